@@ -1,0 +1,18 @@
+# Every dependency comes from Debian 12's packages (scripts/deps.sh installs them).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+find_package(OpenSSL REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+if(REMORA_TESTS)
+  find_package(Catch2 REQUIRED)
+  include(Catch)
+endif()
+# gRPC C++ serves the control plane and the integration tests' reference gRPC peers.
+find_package(gRPC CONFIG REQUIRED)
+find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

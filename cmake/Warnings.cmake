@@ -1,0 +1,20 @@
+# Warnings as errors for our code only; generated protobuf code gets no -Werror.
+set(REMORA_WARNINGS -Wall -Wextra -Wpedantic -Werror -Wno-unused-parameter)
+
+# remora_library(NAME SOURCES... LINKS ...): one folder, one library target,
+# linking exactly what that folder may use.
+function(remora_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LINKS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${REMORA_ROOT})
+  target_compile_options(${name} PRIVATE ${REMORA_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_LINKS})
+endfunction()
+
+function(remora_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LINKS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${REMORA_ROOT})
+  target_compile_options(${name} PRIVATE ${REMORA_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_LINKS})
+endfunction()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package that Remora's build, tests and benchmarks need.
+# Idempotent and non-interactive: packages already present are skipped, so a
+# second run costs one dpkg query per package and no network.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # the design card's core
+  libuv1-dev libnghttp2-dev libssl-dev catch2
+  # messages, control plane, store, logs, flags, YAML
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libcpp-httplib-dev libhttp-parser-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
+  # real clients, servers and peers for integration tests and benchmarks
+  curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk
+  python3 procps iproute2 openssl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts services on install; tests start their own instances on port 0.
+for svc in haproxy nginx; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "deps: done"

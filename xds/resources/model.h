@@ -1,0 +1,205 @@
+// The config model: what remora-proxy runs on, validated and typed, free of
+// wire protos. Converters in xds/resources turn xDS / bootstrap protos into
+// these structs (and reject what is malformed); the control plane validates
+// with the same converters, so both sides refuse the same things.
+//
+// Plain values. Once built into a Snapshot they are immutable and shared
+// across threads through std::shared_ptr<const ...>.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace remora::xds::resources {
+
+using Millis = std::chrono::milliseconds;
+
+struct SocketAddress {
+  std::string address;  // a literal IPv4/IPv6 address
+  uint32_t port = 0;
+};
+
+// ---- Routes -------------------------------------------------------------
+
+struct HeaderMatcher {
+  enum class Kind { kExact, kPrefix, kSuffix, kContains, kRegex, kPresent };
+  std::string name;  // lower-case
+  Kind kind = Kind::kPresent;
+  std::string value;      // for everything but kPresent
+  bool present = true;    // kPresent: must (true) or must not (false) be there
+  bool invert = false;
+};
+
+struct RouteMatch {
+  enum class PathKind { kPrefix, kExact, kRegex };
+  PathKind path_kind = PathKind::kPrefix;
+  std::string path;  // prefix, exact path, or ECMAScript-compatible regex
+  bool case_sensitive = true;
+  std::vector<HeaderMatcher> headers;
+};
+
+struct WeightedCluster {
+  std::string name;
+  uint32_t weight = 0;
+};
+
+struct RetryPolicy {
+  std::vector<std::string> retry_on;  // "5xx", "connect-failure", ...
+  uint32_t num_retries = 1;
+  std::optional<Millis> per_try_timeout;
+};
+
+struct RouteAction {
+  std::string cluster;                           // one cluster, or
+  std::vector<WeightedCluster> weighted_clusters;  // a weighted split
+  std::optional<std::string> host_rewrite_literal;
+  std::optional<std::string> prefix_rewrite;
+  Millis timeout{15000};  // whole request; 0 disables (Envoy's default is 15 s)
+  std::optional<Millis> idle_timeout;
+  std::optional<RetryPolicy> retry_policy;
+  bool allow_upgrade_websocket = true;  // overrides the connection manager's upgrade config when set
+  bool allow_connect = false;           // CONNECT is refused unless a route enables it
+};
+
+struct DirectResponse {
+  uint32_t status = 200;
+  std::string body;
+};
+
+struct HeaderValueOption {
+  std::string name;
+  std::string value;
+  bool append = false;
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::variant<RouteAction, DirectResponse> action;
+  std::vector<HeaderValueOption> request_headers_to_add;
+  std::vector<std::string> request_headers_to_remove;
+  std::vector<HeaderValueOption> response_headers_to_add;
+  std::vector<std::string> response_headers_to_remove;
+};
+
+struct VirtualHost {
+  std::string name;
+  std::vector<std::string> domains;  // "*", "*.suffix", "prefix.*", exact; ports ignored on match
+  std::vector<Route> routes;
+};
+
+struct RouteConfiguration {
+  std::string name;
+  std::vector<VirtualHost> virtual_hosts;
+};
+
+// ---- Listeners ------------------------------------------------------------
+
+struct HttpConnectionManager {
+  enum class CodecType { kAuto, kHttp1, kHttp2 };
+  std::string stat_prefix;
+  CodecType codec_type = CodecType::kAuto;
+  std::optional<RouteConfiguration> route_config;  // inline routes, or
+  std::string rds_route_config_name;               // routes by RDS (the xDS issue)
+  // Safe defaults against slow and idle clients.
+  Millis request_headers_timeout{10000};
+  Millis stream_idle_timeout{300000};
+  Millis request_timeout{0};     // 0: none
+  Millis idle_timeout{3600000};  // connection with no streams
+  Millis drain_timeout{5000};
+  uint32_t max_request_headers_kb = 60;
+  uint32_t max_headers_count = 100;
+  uint32_t max_concurrent_streams = 100;
+  uint32_t initial_stream_window_size = 256 * 1024;
+  uint32_t initial_connection_window_size = 1024 * 1024;
+  bool websocket_upgrade = false;  // upgrade_configs: [{upgrade_type: websocket}]
+  bool connect_upgrade = false;    // upgrade_configs: [{upgrade_type: CONNECT}]
+};
+
+struct TcpProxy {
+  std::string stat_prefix;
+  std::string cluster;
+  Millis idle_timeout{3600000};
+};
+
+struct FilterChainMatch {
+  std::string transport_protocol;               // "", "raw_buffer" or "tls"
+  std::vector<std::string> application_protocols;  // "http/1.1", "h2c", ...
+};
+
+struct FilterChain {
+  std::string name;
+  FilterChainMatch match;
+  std::variant<HttpConnectionManager, TcpProxy> filter;
+};
+
+struct Listener {
+  std::string name;
+  SocketAddress address;
+  std::vector<FilterChain> filter_chains;
+  std::optional<FilterChain> default_filter_chain;
+  // Sniffing (listener_filters http_inspector / tls_inspector) is on when a
+  // filter chain matches on protocols. A silent client is treated as opaque
+  // TCP after this long, so server-first protocols do not stall.
+  Millis listener_filters_timeout{1000};
+  uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+};
+
+// ---- Clusters and endpoints -------------------------------------------------
+
+enum class HealthStatus { kUnknown, kHealthy, kUnhealthy, kDraining, kTimeout, kDegraded };
+
+struct Endpoint {
+  SocketAddress address;
+  uint32_t weight = 1;
+  HealthStatus health = HealthStatus::kUnknown;
+};
+
+struct CircuitBreakers {
+  uint32_t max_connections = 1024;
+  uint32_t max_pending_requests = 1024;
+  uint32_t max_requests = 1024;
+  uint32_t max_retries = 3;
+};
+
+struct Cluster {
+  enum class DiscoveryType { kStatic, kEds };
+  enum class LbPolicy { kRoundRobin };
+  enum class UpstreamProtocol { kHttp1, kHttp2, kUseDownstream };
+  std::string name;
+  DiscoveryType type = DiscoveryType::kStatic;
+  Millis connect_timeout{5000};
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  std::vector<Endpoint> endpoints;  // load_assignment (static) or EDS
+  std::string eds_service_name;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  Millis pool_idle_timeout{60000};           // an idle upstream connection is closed after this
+  uint32_t http2_max_concurrent_streams = 100;
+  uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  CircuitBreakers circuit_breakers;
+};
+
+// ---- Bootstrap ------------------------------------------------------------
+
+struct Node {
+  std::string id;
+  std::string cluster;
+};
+
+struct Admin {
+  SocketAddress address{"127.0.0.1", 15000};
+};
+
+struct Bootstrap {
+  Node node;
+  Admin admin;
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+};
+
+}  // namespace remora::xds::resources
