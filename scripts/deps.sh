@@ -13,9 +13,15 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libcpp-httplib-dev libhttp-parser-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
+  # RE2: route and header regexes, compiled as Envoy does
+  libre2-dev
+  # route regexes (RE2: linear time, no backtracking on request input)
+  libre2-dev
   # real clients, servers and peers for integration tests and benchmarks
   curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk
   python3 procps iproute2 openssl
+  # promtool checks our Prometheus exposition output in unit tests
+  prometheus
 )
 
 missing=()
@@ -37,7 +43,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts services on install; tests start their own instances on port 0.
-for svc in haproxy nginx; do
+for svc in haproxy nginx prometheus; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -120,6 +120,14 @@ class ServerCodec {
   // after flushing: the codec has already encoded whatever error response the
   // protocol allows (HTTP/1 400/431 with x-remora-error; HTTP/2 GOAWAY).
   virtual base::Status dispatch(net::Buffer& data) = 0;
+  // True when the codec must close the connection now, without waiting for
+  // streams: HTTP/1 after a local reset of a stream (there is no way to abort
+  // one message otherwise) or after a protocol error.
+  virtual bool closeNow() const { return false; }
+  // The client closed its write side. HTTP/1 ends a tunnel's request side
+  // (end_stream) or resets a request whose body is incomplete; a request
+  // already complete still gets its response. HTTP/2 ignores it.
+  virtual base::Status onTransportEof() { return {}; }
   // Start draining: HTTP/2 sends GOAWAY; HTTP/1 adds Connection: close to the
   // next response.
   virtual void goAway() = 0;
@@ -149,6 +157,10 @@ class ClientCodec {
   // Opens a request stream whose response events go to `response_callbacks`.
   virtual Stream& newStream(StreamCallbacks& response_callbacks) = 0;
   virtual base::Status dispatch(net::Buffer& data) = 0;
+  // The upstream closed its write side. HTTP/1 ends a close-delimited body
+  // here, or resets a stream whose framing says bytes are missing (a
+  // truncated body must never look complete). HTTP/2 ignores it.
+  virtual base::Status onTransportEof() { return {}; }
   virtual void goAway() = 0;
   virtual size_t activeStreams() const = 0;
   // False once the peer said GOAWAY/close, or (HTTP/1) while a request is in

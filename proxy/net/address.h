@@ -19,9 +19,9 @@ class Address {
   static base::Result<Address> fromIpPort(std::string_view ip, uint16_t port);
   // "127.0.0.1:8080" or "[::1]:8080".
   static base::Result<Address> parse(std::string_view host_port);
-  static Address fromSockaddr(const sockaddr* sa);
+  static Address fromSockaddr(const struct sockaddr* sa);
 
-  const sockaddr* sockaddr() const { return reinterpret_cast<const struct sockaddr*>(&storage_); }
+  const struct sockaddr* sockaddr() const { return reinterpret_cast<const struct sockaddr*>(&storage_); }
   socklen_t sockaddrLength() const;
   int family() const { return storage_.ss_family; }
   uint16_t port() const;

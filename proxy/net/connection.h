@@ -90,3 +90,17 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 ConnectionPtr connectTcp(Dispatcher& dispatcher, const Address& address);
 
 }  // namespace remora::net
+
+namespace remora::net {
+
+// Whoever owns the sessions built on accepted connections (a worker's
+// listener): an HTTP connection manager or a TCP proxy session calls
+// release() when its connection has closed, and the owner destroys it once
+// the current callbacks unwind (deferred deletion).
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  virtual void release(DeferredDeletable& session) = 0;
+};
+
+}  // namespace remora::net

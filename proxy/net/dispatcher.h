@@ -7,6 +7,7 @@
 // libuv types stay inside proxy/net; other modules see only this class.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@
 struct uv_loop_s;
 struct uv_async_s;
 struct uv_check_s;
+struct uv_idle_s;
 struct uv_timer_s;
 struct uv_signal_s;
 
@@ -31,8 +33,9 @@ class DeferredDeletable {
   virtual ~DeferredDeletable() = default;
 };
 
-// A one-shot or re-armed timer. Owned by its creator; destroying it cancels it.
-// Worker-local: use only on the dispatcher's thread.
+// A one-shot or re-armed timer. Owned by its creator; destroying it cancels it,
+// also from inside its own callback. Worker-local: use only on the
+// dispatcher's thread.
 class Timer {
  public:
   virtual ~Timer() = default;
@@ -54,6 +57,8 @@ class Dispatcher {
  public:
   using MonotonicTime = std::chrono::steady_clock::time_point;
 
+  // Also ignores SIGPIPE process-wide (idempotent): socket writes must fail
+  // with EPIPE rather than kill the process.
   Dispatcher();
   // Closes the loop's internal handles and runs the loop until every handle is
   // closed. All Timers, Connections and Listeners made on this dispatcher must
@@ -74,7 +79,8 @@ class Dispatcher {
   // or shared_ptr<const T> instead).
   void post(std::function<void()> fn);
 
-  // Destroys `object` at the end of the current loop iteration.
+  // Destroys `object` at the end of the current loop iteration (after this
+  // iteration's I/O callbacks). Loop thread only.
   void deferredDelete(std::unique_ptr<DeferredDeletable> object);
 
   TimerPtr createTimer(std::function<void()> callback);
@@ -93,21 +99,33 @@ class Dispatcher {
   char* readScratch() { return read_scratch_.get(); }
   static constexpr size_t kReadScratchSize = 64 * 1024;
 
-  uv_loop_s* uvLoop() { return loop_.get(); }  // for proxy/net internals only
+  uv_loop_s* uvLoop() { return loop_.get(); }  // for proxy/net internals and its tests only
+
+  // Handles on the loop other than the dispatcher's own, counting ones still
+  // closing. Zero once every Timer, Connection and Listener is destroyed and
+  // the loop has run once more; loop tests assert it before tearing down.
+  size_t liveHandleCount() const;
 
  private:
+  friend struct DispatcherTrampolines;
   void drainPosted();
   void drainDeferred();
 
   std::unique_ptr<uv_loop_s> loop_;
   uv_async_s* async_ = nullptr;   // wakes the loop for post() and exit()
   uv_check_s* check_ = nullptr;   // runs deferred deletion after each iteration's I/O
+  // Active only while deferred_ is non-empty: an active idle handle makes the
+  // poll phase non-blocking, so a deletion requested from a timer callback
+  // still happens in this iteration's check phase instead of after the next event.
+  uv_idle_s* idle_ = nullptr;
   std::mutex posted_mutex_;
-  std::vector<std::function<void()>> posted_;
-  bool exit_requested_ = false;
+  std::vector<std::function<void()>> posted_;   // guarded by posted_mutex_
+  bool exit_requested_ = false;                  // guarded by posted_mutex_
+  std::vector<std::function<void()>> running_;  // loop thread: the batch being run, kept for its capacity
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::vector<std::unique_ptr<DeferredDeletable>> deleting_;  // loop thread: the batch being destroyed
   std::unique_ptr<char[]> read_scratch_;
-  std::thread::id thread_id_{};
+  std::atomic<std::thread::id> thread_id_{};  // set by run(); read by isThreadSafe() on any thread
 };
 
 }  // namespace remora::net

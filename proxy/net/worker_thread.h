@@ -17,7 +17,7 @@ namespace remora::net {
 class WorkerThread {
  public:
   explicit WorkerThread(std::string name);
-  // Joins the thread if still running (call stop() first).
+  // Stops and joins the thread if still running, then destroys the dispatcher.
   ~WorkerThread();
 
   // Starts the thread; `on_start` runs first on the worker's thread, then the

@@ -81,6 +81,10 @@ class Result {
     assert(!has_value());
     return std::get<1>(v_);
   }
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? std::get<0>(v_) : static_cast<T>(std::forward<U>(fallback));
+  }
   Status status() const { return has_value() ? Status() : Status(error()); }
 
  private:

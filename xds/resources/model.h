@@ -59,6 +59,9 @@ struct RouteAction {
   std::optional<std::string> host_rewrite_literal;
   std::optional<std::string> prefix_rewrite;
   Millis timeout{15000};  // whole request; 0 disables (Envoy's default is 15 s)
+  // auto_host_rewrite: the Host header becomes the picked upstream host's
+  // address (added with the bootstrap converters; needs the router to honour it).
+  bool auto_host_rewrite = false;
   std::optional<Millis> idle_timeout;
   std::optional<RetryPolicy> retry_policy;
   bool allow_upgrade_websocket = true;  // overrides the connection manager's upgrade config when set
@@ -129,6 +132,9 @@ struct TcpProxy {
 struct FilterChainMatch {
   std::string transport_protocol;               // "", "raw_buffer" or "tls"
   std::vector<std::string> application_protocols;  // "http/1.1", "h2c", ...
+  // The connection's (original) destination port must equal this when set.
+  // Added with the bootstrap converters; listener selection must honour it.
+  std::optional<uint32_t> destination_port;
 };
 
 struct FilterChain {

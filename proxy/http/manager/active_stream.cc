@@ -1,0 +1,231 @@
+#include "proxy/http/manager/active_stream.h"
+
+#include <string>
+
+#include "proxy/http/manager/connection_manager.h"
+
+namespace remora::http::manager {
+
+uint32_t localReplyStatus(base::Error reason) {
+  using base::Error;
+  switch (reason) {
+    case Error::kNoRoute: return 404;
+    case Error::kRequestTimeout: return 408;
+    case Error::kBodyTooLarge: return 413;
+    case Error::kHeadersTooLarge: return 431;
+    case Error::kProtocol:
+    case Error::kInvalidArgument: return 400;
+    case Error::kUpstreamReset:
+    case Error::kUpstreamProtocol: return 502;
+    case Error::kRouteTimeout: return 504;
+    case Error::kUnsupported: return 501;
+    case Error::kNoCluster:
+    case Error::kNoHealthyUpstream:
+    case Error::kConnectFailed:
+    case Error::kConnectTimeout:
+    case Error::kOverflow:
+    case Error::kDraining: return 503;
+    default: return 500;
+  }
+}
+
+ActiveStream::ActiveStream(ConnectionManager& manager, Stream& stream) : manager_(manager), stream_(&stream) {
+  handler_ = manager_.factory().createHandler(*this);
+  net::Dispatcher& d = manager_.connection().dispatcher();
+  if (manager_.settings().stream_idle_timeout.count() > 0) {
+    idle_timer_ = d.createTimer([this] { onIdleTimeout(); });
+    idle_timer_->enable(manager_.settings().stream_idle_timeout);
+  }
+  if (manager_.settings().request_timeout.count() > 0) {
+    request_timer_ = d.createTimer([this] {
+      if (!request_done_) sendLocalReply(408, base::Error::kRequestTimeout, "the request was not received in time");
+    });
+    request_timer_->enable(manager_.settings().request_timeout);
+  }
+}
+
+ActiveStream::~ActiveStream() = default;
+
+void ActiveStream::touch() {
+  if (idle_timer_) idle_timer_->enable(manager_.settings().stream_idle_timeout);
+}
+
+void ActiveStream::onHeaders(HeaderMapPtr headers, bool end_stream) {
+  touch();
+  is_head_ = headers->method() == "HEAD";
+  // We answer 100-continue ourselves and strip the expectation, so the client
+  // sends its body right away while we pick and connect to an upstream.
+  if (auto expect = headers->get("expect"); expect && (*expect == "100-continue" || *expect == "100-Continue")) {
+    headers->remove("expect");
+    if (!end_stream) {
+      HeaderMap cont;
+      cont.add(":status", "100");
+      stream_->encodeInformational(cont);
+    }
+  }
+  if (end_stream) request_done_ = true;
+  handler_->onRequestHeaders(std::move(headers), end_stream);
+  if (end_stream) requestEnded();
+}
+
+void ActiveStream::onData(net::Buffer& data, bool end_stream) {
+  touch();
+  if (end_stream) request_done_ = true;
+  if (finished_ || response_done_) {
+    data.clear();
+  } else {
+    handler_->onRequestData(data, end_stream);
+  }
+  if (end_stream) requestEnded();
+}
+
+void ActiveStream::onTrailers(HeaderMapPtr trailers) {
+  touch();
+  request_done_ = true;
+  if (!finished_ && !response_done_) handler_->onRequestTrailers(std::move(trailers));
+  requestEnded();
+}
+
+void ActiveStream::onReset(StreamResetReason reason, std::string_view detail) {
+  stream_ = nullptr;
+  if (finished_) return;
+  manager_.counters().downstream_resets.inc();
+  std::string why = "downstream reset (" + std::string(resetReasonName(reason)) + ")";
+  if (!detail.empty()) why += ": " + std::string(detail);
+  handler_->onDownstreamReset(why);
+  finish();
+}
+
+void ActiveStream::onAboveWriteBufferHighWatermark() {
+  if (!finished_) handler_->onDownstreamAboveWriteBufferHighWatermark();
+}
+
+void ActiveStream::onBelowWriteBufferLowWatermark() {
+  if (!finished_) handler_->onDownstreamBelowWriteBufferLowWatermark();
+}
+
+void ActiveStream::encodeHeaders(HeaderMapPtr headers, bool end_stream) {
+  if (finished_ || stream_ == nullptr) return;
+  touch();
+  response_started_ = true;
+  response_status_ = headers->status();
+  const uint32_t cls = response_status_ / 100;
+  if (cls >= 1 && cls <= 5) manager_.counters().responses_by_class[cls].inc();
+  stream_->encodeHeaders(*headers, end_stream);
+  if (end_stream) responseEnded();
+}
+
+void ActiveStream::encodeData(net::Buffer& data, bool end_stream) {
+  if (finished_ || stream_ == nullptr) {
+    data.clear();
+    return;
+  }
+  touch();
+  stream_->encodeData(data, end_stream);
+  if (end_stream) responseEnded();
+}
+
+void ActiveStream::encodeTrailers(HeaderMapPtr trailers) {
+  if (finished_ || stream_ == nullptr) return;
+  stream_->encodeTrailers(*trailers);
+  responseEnded();
+}
+
+void ActiveStream::encodeInformational(const HeaderMap& headers) {
+  if (finished_ || stream_ == nullptr) return;
+  stream_->encodeInformational(headers);
+}
+
+void ActiveStream::sendLocalReply(uint32_t status, base::Error reason, std::string_view detail) {
+  if (finished_ || stream_ == nullptr) return;
+  manager_.counters().local_replies.inc(reason);
+  if (response_started_) {
+    // Part of the real response already went out: a reset is the only honest
+    // ending (a short body must never look complete).
+    resetDownstream(reason, detail);
+    return;
+  }
+  auto headers = std::make_unique<HeaderMap>();
+  headers->add(":status", std::to_string(status));
+  headers->add("content-type", "text/plain");
+  headers->add("x-remora-error", base::errorName(reason));
+  std::string body = std::string(detail) + "\n";
+  headers->add("content-length", std::to_string(body.size()));
+  // A local reply ends the exchange; an HTTP/1 client still sending its body
+  // gets Connection: close so the rest of it is never read as a new request.
+  if (!request_done_ && manager_.protocol() != Protocol::kHttp2) headers->add("connection", "close");
+  const bool head = is_head_;
+  encodeHeaders(std::move(headers), head);
+  if (!head && !finished_) {
+    net::Buffer b(body);
+    encodeData(b, true);
+  }
+}
+
+void ActiveStream::resetDownstream(base::Error reason, std::string_view detail) {
+  if (finished_) return;
+  Stream* s = stream_;
+  stream_ = nullptr;
+  if (s != nullptr) s->resetStream(StreamResetReason::kLocalReset);
+  finish();
+}
+
+void ActiveStream::readDisableDownstream(bool disable) {
+  if (stream_ != nullptr && !request_done_) stream_->readDisable(disable);
+}
+
+Protocol ActiveStream::protocol() const { return manager_.protocol(); }
+const net::Address& ActiveStream::remoteAddress() const { return manager_.connection().remoteAddress(); }
+net::Dispatcher& ActiveStream::dispatcher() { return manager_.connection().dispatcher(); }
+
+void ActiveStream::abort(std::string_view reason) {
+  if (finished_) return;
+  Stream* s = stream_;
+  stream_ = nullptr;
+  if (s != nullptr) s->resetStream(StreamResetReason::kConnectionTermination);
+  handler_->onDownstreamReset(reason);
+  finish();
+}
+
+void ActiveStream::onIdleTimeout() {
+  if (finished_) return;
+  // Stop upstream work first; then answer if we still can, else reset.
+  handler_->onDownstreamReset("stream idle timeout");
+  if (!response_started_) {
+    sendLocalReply(408, base::Error::kIdleTimeout, "the stream was idle for too long");
+  } else {
+    resetDownstream(base::Error::kIdleTimeout, "stream idle timeout");
+  }
+}
+
+void ActiveStream::requestEnded() {
+  if (request_timer_) request_timer_->disable();
+  if (response_done_ && !finished_) finish();
+}
+
+void ActiveStream::responseEnded() {
+  response_done_ = true;
+  if (request_done_) {
+    finish();
+    return;
+  }
+  // The response finished first (an early error reply, say). The request
+  // half is reset so the codec delivers nothing more to this stream: HTTP/2
+  // sends RST_STREAM, HTTP/1 closes the connection once the response is out.
+  if (stream_ != nullptr) {
+    Stream* s = stream_;
+    stream_ = nullptr;
+    s->resetStream(StreamResetReason::kLocalReset);
+  }
+  finish();
+}
+
+void ActiveStream::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (idle_timer_) idle_timer_->disable();
+  if (request_timer_) request_timer_->disable();
+  manager_.onStreamDone(*this);
+}
+
+}  // namespace remora::http::manager

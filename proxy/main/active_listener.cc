@@ -1,0 +1,221 @@
+#include "proxy/main/active_listener.h"
+
+#include <variant>
+
+#include "proxy/http/sniffer.h"
+
+namespace remora::server {
+
+using xds::resources::FilterChain;
+using xds::resources::HttpConnectionManager;
+using xds::resources::TcpProxy;
+
+// Reads the first bytes of a connection until the sniffer can tell the
+// protocol, or the listener's timeout passes (a server-first protocol such as
+// SMTP or MySQL: the client waits for us, so it is treated as opaque TCP).
+class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::DeferredDeletable {
+ public:
+  Sniffer(ActiveListener& parent, net::ConnectionPtr connection) : parent_(parent), connection_(std::move(connection)) {
+    connection_->setCallbacks(*this);
+    timer_ = parent_.dispatcher_.createTimer([this] {
+      parent_.router_counters_.sniff_timeouts.inc();
+      finish(http::SniffResult::kOpaque);
+    });
+    timer_->enable(parent_.snapshot_.config->listener_filters_timeout);
+  }
+
+  void onData(net::Buffer& data, bool end_stream) override {
+    bytes_.move(data);
+    http::SniffResult r = http::sniff(bytes_);
+    if (r == http::SniffResult::kNeedMoreData && !end_stream) return;
+    if (r == http::SniffResult::kNeedMoreData) r = http::SniffResult::kOpaque;
+    eof_ = end_stream;
+    finish(r);
+  }
+  void onEvent(net::ConnectionEvent event) override {
+    if (event == net::ConnectionEvent::kConnected || done_) return;
+    done_ = true;
+    timer_->disable();
+    parent_.release(*this);
+  }
+
+ private:
+  void finish(http::SniffResult result) {
+    if (done_) return;
+    done_ = true;
+    timer_->disable();
+    // A half-closed client (EOF during sniffing) is handed on as is; the
+    // session sees the EOF when it reads.
+    parent_.onSniffed(*this, std::move(connection_), bytes_, result == http::SniffResult::kTls,
+                      static_cast<int>(result));
+  }
+
+  ActiveListener& parent_;
+  net::ConnectionPtr connection_;
+  net::Buffer bytes_;
+  net::TimerPtr timer_;
+  bool done_ = false;
+  bool eof_ = false;
+};
+
+ActiveListener::ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot,
+                               upstream::ClusterManager& clusters, router::Random& random,
+                               observability::WorkerStats& stats, const ProxyFamilies& families)
+    : dispatcher_(dispatcher), snapshot_(std::move(snapshot)), clusters_(clusters),
+      http_counters_(makeManagerCounters(stats, families, snapshot_.config->name)),
+      router_counters_(makeRouterCounters(stats, families, snapshot_.config->name)),
+      tcp_counters_(makeTcpCounters(stats, families, snapshot_.config->name)) {
+  const auto& l = *snapshot_.config;
+  const size_t chains = l.filter_chains.size() + (l.default_filter_chain ? 1 : 0);
+  for (size_t i = 0; i < chains; ++i) {
+    const FilterChain& chain = chainAt(static_cast<int>(i));
+    if (const auto* hcm = std::get_if<HttpConnectionManager>(&chain.filter)) {
+      factories_.push_back(std::make_unique<router::RouterFilterFactory>(
+          snapshot_.route_tables[i], clusters_, random, router_counters_, hcm->websocket_upgrade, hcm->connect_upgrade));
+      manager_settings_.push_back(http::manager::managerSettingsFor(*hcm));
+    } else {
+      factories_.push_back(nullptr);
+      manager_settings_.emplace_back();
+    }
+  }
+}
+
+ActiveListener::~ActiveListener() {
+  // Sessions own connections on this dispatcher; they go before the listener.
+  sessions_.clear();
+}
+
+const FilterChain& ActiveListener::chainAt(int index) const {
+  const auto& l = *snapshot_.config;
+  if (static_cast<size_t>(index) < l.filter_chains.size()) return l.filter_chains[index];
+  return *l.default_filter_chain;
+}
+
+base::Status ActiveListener::bind(const net::Address& address) {
+  auto bound = net::Listener::bind(dispatcher_, address, *this, /*reuse_port=*/true);
+  if (!bound) return bound.error();
+  listener_ = std::move(*bound);
+  return {};
+}
+
+bool ActiveListener::needsSniffing() const {
+  const auto& l = *snapshot_.config;
+  for (const auto& c : l.filter_chains) {
+    if (!c.match.transport_protocol.empty() || !c.match.application_protocols.empty()) return true;
+  }
+  // Without chain matches only an HTTP manager in AUTO mode needs the first
+  // bytes (to tell HTTP/2 from HTTP/1); it reads them itself.
+  return false;
+}
+
+void ActiveListener::onAccept(net::ConnectionPtr connection) {
+  if (draining_) {
+    connection->close(net::CloseType::kNoFlush);
+    dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  connection->setBufferLimits(snapshot_.config->per_connection_buffer_limit_bytes);
+  if (needsSniffing()) {
+    auto sniffer = std::make_unique<Sniffer>(*this, std::move(connection));
+    sessions_.push_back(std::move(sniffer));
+    return;
+  }
+  net::Buffer none;
+  const int index = chooseChain(false, static_cast<int>(http::SniffResult::kNeedMoreData));
+  startChain(index, std::move(connection), none, static_cast<int>(http::SniffResult::kNeedMoreData));
+}
+
+int ActiveListener::chooseChain(bool tls, int sniffed) const {
+  const auto result = static_cast<http::SniffResult>(sniffed);
+  std::string_view app;
+  if (result == http::SniffResult::kHttp1) app = "http/1.1";
+  if (result == http::SniffResult::kHttp2) app = "h2c";
+  const auto& l = *snapshot_.config;
+  int best = -1;
+  int best_score = -1;
+  for (size_t i = 0; i < l.filter_chains.size(); ++i) {
+    const auto& m = l.filter_chains[i].match;
+    int score = 0;
+    if (!m.transport_protocol.empty()) {
+      if (m.transport_protocol != (tls ? "tls" : "raw_buffer")) continue;
+      ++score;
+    }
+    if (!m.application_protocols.empty()) {
+      bool any = false;
+      for (const auto& p : m.application_protocols) any = any || p == app;
+      if (!any) continue;
+      ++score;
+    }
+    // The most specific chain wins; among equals, the first.
+    if (score > best_score) {
+      best = static_cast<int>(i);
+      best_score = score;
+    }
+  }
+  if (best < 0 && l.default_filter_chain) best = static_cast<int>(l.filter_chains.size());
+  return best;
+}
+
+void ActiveListener::onSniffed(net::DeferredDeletable& sniffer, net::ConnectionPtr connection, net::Buffer& initial,
+                               bool tls, int sniffed) {
+  const int index = chooseChain(tls, sniffed);
+  startChain(index, std::move(connection), initial, sniffed);
+  release(sniffer);
+}
+
+void ActiveListener::startChain(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed) {
+  if (index < 0) {
+    router_counters_.no_filter_chain.inc();
+    connection->close(net::CloseType::kNoFlush);
+    dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  const FilterChain& chain = chainAt(index);
+  if (const auto* hcm = std::get_if<HttpConnectionManager>(&chain.filter)) {
+    http::Protocol protocol = http::Protocol::kHttp11;
+    if (hcm->codec_type == HttpConnectionManager::CodecType::kHttp2) protocol = http::Protocol::kHttp2;
+    if (hcm->codec_type == HttpConnectionManager::CodecType::kAuto &&
+        static_cast<http::SniffResult>(sniffed) == http::SniffResult::kHttp2) {
+      protocol = http::Protocol::kHttp2;
+    }
+    const bool auto_detect = hcm->codec_type == HttpConnectionManager::CodecType::kAuto &&
+                             static_cast<http::SniffResult>(sniffed) == http::SniffResult::kNeedMoreData;
+    auto session = std::make_unique<http::manager::ConnectionManager>(std::move(connection), protocol, auto_detect,
+                                                          manager_settings_[index], *factories_[index],
+                                                          http_counters_, *this);
+    auto* raw = session.get();
+    sessions_.push_back(std::move(session));
+    raw->start(initial);
+    return;
+  }
+  const auto& tcp = std::get<TcpProxy>(chain.filter);
+  auto session = std::make_unique<router::TcpProxySession>(std::move(connection), clusters_.get(tcp.cluster),
+                                                           tcp.idle_timeout, tcp_counters_, *this);
+  auto* raw = session.get();
+  sessions_.push_back(std::move(session));
+  raw->start(initial);
+}
+
+void ActiveListener::release(net::DeferredDeletable& session) {
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->get() == &session) {
+      dispatcher_.deferredDelete(std::move(*it));
+      sessions_.erase(it);
+      return;
+    }
+  }
+}
+
+void ActiveListener::drain() {
+  draining_ = true;
+  // Closing the socket (rather than pausing accept) makes new connections
+  // fail fast with ECONNREFUSED, so callers retry elsewhere at once.
+  listener_.reset();
+  std::vector<net::DeferredDeletable*> all;
+  for (auto& s : sessions_) all.push_back(s.get());
+  for (auto* s : all) {
+    if (auto* m = dynamic_cast<http::manager::ConnectionManager*>(s)) m->drain();
+  }
+}
+
+}  // namespace remora::server

@@ -1,0 +1,138 @@
+#include "proxy/main/proxy_stats.h"
+
+namespace remora::server {
+
+namespace {
+// Declaration failures are programming errors; collect the first one.
+struct Declarer {
+  observability::StatsRegistry& r;
+  base::Status status;
+  observability::CounterFamily counter(std::string name, std::string help, std::vector<std::string> labels) {
+    auto f = r.declareCounter(std::move(name), std::move(help), std::move(labels));
+    if (!f) {
+      if (status) status = f.error();
+      return {};
+    }
+    return *f;
+  }
+  observability::GaugeFamily gauge(std::string name, std::string help, std::vector<std::string> labels) {
+    auto f = r.declareGauge(std::move(name), std::move(help), std::move(labels));
+    if (!f) {
+      if (status) status = f.error();
+      return {};
+    }
+    return *f;
+  }
+};
+}  // namespace
+
+base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& registry) {
+  Declarer d{registry, {}};
+  ProxyFamilies f;
+  const std::vector<std::string> l{"listener"};
+  const std::vector<std::string> c{"cluster"};
+  f.downstream_connections = d.counter("remora_downstream_connections", "Downstream connections accepted.", l);
+  f.downstream_connections_active = d.gauge("remora_downstream_connections_active", "Downstream connections open now.", l);
+  f.downstream_requests = d.counter("remora_downstream_requests", "Downstream HTTP requests received.", l);
+  f.downstream_requests_active = d.gauge("remora_downstream_requests_active", "Downstream HTTP requests in flight.", l);
+  f.downstream_responses = d.counter("remora_downstream_responses", "Downstream HTTP responses sent, by status class.",
+                                     {"listener", "code_class"});
+  f.downstream_protocol_errors =
+      d.counter("remora_downstream_protocol_errors", "Downstream connections closed for breaking HTTP.", l);
+  f.downstream_resets = d.counter("remora_downstream_resets", "Downstream streams reset by the client.", l);
+  f.downstream_header_timeouts = d.counter("remora_downstream_header_timeouts",
+                                           "Downstream connections closed for sending headers too slowly.", l);
+  f.downstream_idle_timeouts =
+      d.counter("remora_downstream_idle_timeouts", "Downstream connections closed for being idle.", l);
+  f.local_replies = d.counter("remora_local_replies",
+                              "Responses Remora generated itself, by reason (the x-remora-error value).",
+                              {"listener", "reason"});
+  f.direct_responses = d.counter("remora_direct_responses", "Requests answered by a direct_response route.", l);
+  f.no_filter_chain =
+      d.counter("remora_listener_no_filter_chain", "Connections closed because no filter chain matched.", l);
+  f.sniff_timeouts = d.counter("remora_listener_sniff_timeouts",
+                               "Connections that sent nothing before the sniffing timeout (treated as TCP).", l);
+  f.tcp_connections = d.counter("remora_tcp_connections", "TCP proxy sessions started.", l);
+  f.tcp_connections_active = d.gauge("remora_tcp_connections_active", "TCP proxy sessions open now.", l);
+  f.tcp_connect_failures = d.counter("remora_tcp_connect_failures", "TCP proxy upstream connects that failed.", l);
+  f.tcp_no_upstream = d.counter("remora_tcp_no_upstream", "TCP proxy sessions closed for lack of an upstream host.", l);
+  f.tcp_idle_timeouts = d.counter("remora_tcp_idle_timeouts", "TCP proxy sessions closed for being idle.", l);
+  f.tcp_bytes = d.counter("remora_tcp_bytes", "Bytes relayed by the TCP proxy, by direction.", {"listener", "direction"});
+  f.upstream_requests = d.counter("remora_upstream_requests", "Requests sent to the cluster.", c);
+  f.upstream_requests_active = d.gauge("remora_upstream_requests_active", "Requests to the cluster in flight.", c);
+  f.upstream_connections = d.counter("remora_upstream_connections", "Upstream connections opened.", c);
+  f.upstream_connections_active = d.gauge("remora_upstream_connections_active", "Upstream connections open now.", c);
+  f.upstream_connect_failures = d.counter("remora_upstream_connect_failures", "Upstream connects that failed.", c);
+  f.upstream_connect_timeouts =
+      d.counter("remora_upstream_connect_timeouts", "Upstream connects that hit the connect timeout.", c);
+  f.upstream_overflows = d.counter("remora_upstream_overflows",
+                                   "Requests refused by a circuit breaker or a full pending queue.", c);
+  f.upstream_resets = d.counter("remora_upstream_resets",
+                                "Upstream streams that failed, before or after the response started.",
+                                {"cluster", "when"});
+  f.upstream_route_timeouts =
+      d.counter("remora_upstream_route_timeouts", "Requests that hit the route timeout.", c);
+  f.server_ready = d.gauge("remora_server_ready", "1 when the proxy serves traffic, 0 while starting or draining.", {});
+  f.server_draining = d.gauge("remora_server_draining", "1 while the proxy drains before exiting.", {});
+  f.server_start_time = d.gauge("remora_server_start_time_seconds", "Unix time the proxy started.", {});
+  f.server_workers = d.gauge("remora_server_workers", "Worker threads.", {});
+  if (!d.status) return d.status.error();
+  return f;
+}
+
+http::manager::ManagerCounters makeManagerCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                                   const std::string& listener) {
+  http::manager::ManagerCounters m;
+  m.connections_total = s.counter(f.downstream_connections, {listener});
+  m.connections_active = s.gauge(f.downstream_connections_active, {listener});
+  m.requests_total = s.counter(f.downstream_requests, {listener});
+  m.requests_active = s.gauge(f.downstream_requests_active, {listener});
+  static constexpr const char* kClasses[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int i = 1; i <= 5; ++i) m.responses_by_class[i] = s.counter(f.downstream_responses, {listener, kClasses[i]});
+  m.protocol_errors = s.counter(f.downstream_protocol_errors, {listener});
+  m.downstream_resets = s.counter(f.downstream_resets, {listener});
+  m.header_timeouts = s.counter(f.downstream_header_timeouts, {listener});
+  m.idle_timeouts = s.counter(f.downstream_idle_timeouts, {listener});
+  m.local_replies = http::manager::LocalReplyCounters(&s, f.local_replies, listener);
+  return m;
+}
+
+router::RouterCounters makeRouterCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                          const std::string& listener) {
+  router::RouterCounters r;
+  r.direct_responses = s.counter(f.direct_responses, {listener});
+  r.no_filter_chain = s.counter(f.no_filter_chain, {listener});
+  r.sniff_timeouts = s.counter(f.sniff_timeouts, {listener});
+  return r;
+}
+
+router::TcpProxyCounters makeTcpCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                         const std::string& listener) {
+  router::TcpProxyCounters t;
+  t.connections_total = s.counter(f.tcp_connections, {listener});
+  t.connections_active = s.gauge(f.tcp_connections_active, {listener});
+  t.connect_failures = s.counter(f.tcp_connect_failures, {listener});
+  t.no_upstream = s.counter(f.tcp_no_upstream, {listener});
+  t.idle_timeouts = s.counter(f.tcp_idle_timeouts, {listener});
+  t.bytes_sent_upstream = s.counter(f.tcp_bytes, {listener, "upstream"});
+  t.bytes_sent_downstream = s.counter(f.tcp_bytes, {listener, "downstream"});
+  return t;
+}
+
+upstream::PoolCounters makeClusterCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                           const std::string& cluster) {
+  upstream::PoolCounters p;
+  p.streams_total = s.counter(f.upstream_requests, {cluster});
+  p.requests_active = s.gauge(f.upstream_requests_active, {cluster});
+  p.connections_total = s.counter(f.upstream_connections, {cluster});
+  p.connections_active = s.gauge(f.upstream_connections_active, {cluster});
+  p.connect_failures = s.counter(f.upstream_connect_failures, {cluster});
+  p.connect_timeouts = s.counter(f.upstream_connect_timeouts, {cluster});
+  p.overflows = s.counter(f.upstream_overflows, {cluster});
+  p.resets_before_response = s.counter(f.upstream_resets, {cluster, "before_response"});
+  p.resets_after_response = s.counter(f.upstream_resets, {cluster, "after_response"});
+  p.route_timeouts = s.counter(f.upstream_route_timeouts, {cluster});
+  return p;
+}
+
+}  // namespace remora::server

@@ -1,0 +1,70 @@
+// Every metric family remora-proxy exports, declared in one place (so
+// docs/observability.md has one list to mirror), and the builders that turn
+// a worker's stats shard into the handle bundles each module writes through.
+//
+// declare() runs once on the main thread; the make*() builders run on the
+// thread that owns `shard` (or before that worker's loop starts).
+#pragma once
+
+#include <string>
+
+#include "proxy/http/manager/stream_handler.h"
+#include "proxy/observability/stats_registry.h"
+#include "proxy/router/router_filter.h"
+#include "proxy/router/tcp_proxy.h"
+#include "proxy/upstream/connection_pool.h"
+
+namespace remora::server {
+
+struct ProxyFamilies {
+  // Downstream, by listener.
+  observability::CounterFamily downstream_connections;
+  observability::GaugeFamily downstream_connections_active;
+  observability::CounterFamily downstream_requests;
+  observability::GaugeFamily downstream_requests_active;
+  observability::CounterFamily downstream_responses;  // + code_class
+  observability::CounterFamily downstream_protocol_errors;
+  observability::CounterFamily downstream_resets;
+  observability::CounterFamily downstream_header_timeouts;
+  observability::CounterFamily downstream_idle_timeouts;
+  observability::CounterFamily local_replies;  // + reason
+  observability::CounterFamily direct_responses;
+  observability::CounterFamily no_filter_chain;
+  observability::CounterFamily sniff_timeouts;
+  // TCP proxy, by listener.
+  observability::CounterFamily tcp_connections;
+  observability::GaugeFamily tcp_connections_active;
+  observability::CounterFamily tcp_connect_failures;
+  observability::CounterFamily tcp_no_upstream;
+  observability::CounterFamily tcp_idle_timeouts;
+  observability::CounterFamily tcp_bytes;  // + direction
+  // Upstream, by cluster.
+  observability::CounterFamily upstream_requests;
+  observability::GaugeFamily upstream_requests_active;
+  observability::CounterFamily upstream_connections;
+  observability::GaugeFamily upstream_connections_active;
+  observability::CounterFamily upstream_connect_failures;
+  observability::CounterFamily upstream_connect_timeouts;
+  observability::CounterFamily upstream_overflows;
+  observability::CounterFamily upstream_resets;  // + when
+  observability::CounterFamily upstream_route_timeouts;
+  // Server.
+  observability::GaugeFamily server_ready;
+  observability::GaugeFamily server_draining;
+  observability::GaugeFamily server_start_time;
+  observability::GaugeFamily server_workers;
+};
+
+// Fails only on a programming error (a bad or duplicate name).
+base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& registry);
+
+http::manager::ManagerCounters makeManagerCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                                   const std::string& listener);
+router::RouterCounters makeRouterCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                          const std::string& listener);
+router::TcpProxyCounters makeTcpCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                         const std::string& listener);
+upstream::PoolCounters makeClusterCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                           const std::string& cluster);
+
+}  // namespace remora::server

@@ -1,0 +1,55 @@
+// Worker: the state one worker thread owns — its listeners (one SO_REUSEPORT
+// socket per configured listener), every connection they accept, the
+// upstream clusters with their pools, and its counters.
+//
+// Built on the main thread before the worker's loop runs, then used only on
+// the worker's thread; the main thread reaches it only by posting to its
+// dispatcher.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/snapshot.h"
+#include "proxy/main/active_listener.h"
+#include "proxy/net/dispatcher.h"
+#include "proxy/upstream/cluster_manager.h"
+
+namespace remora::server {
+
+class Worker {
+ public:
+  // `stats` is this worker's shard; `families` outlives the worker.
+  Worker(net::Dispatcher& dispatcher, uint32_t index, observability::WorkerStats& stats,
+         const ProxyFamilies& families);
+  ~Worker();
+
+  // Builds clusters and binds listeners. `addresses` holds one address per
+  // listener: the first worker binds the configured ones and writes back the
+  // kernel's choice for port 0; later workers bind those exact addresses.
+  base::Status initialize(std::shared_ptr<const config::Snapshot> snapshot, std::vector<net::Address>& addresses);
+
+  // Stops accepting, drains HTTP connections; `on_drained` runs (on this
+  // thread) once no session is left.
+  void drain(std::function<void()> on_drained);
+  // Closes every listener, connection and pool; runs on the worker's thread
+  // after its loop stopped, so their close callbacks still run there.
+  void shutdown();
+  net::Dispatcher& dispatcher() { return dispatcher_; }
+
+ private:
+  size_t sessionCount() const;
+
+  net::Dispatcher& dispatcher_;
+  uint32_t index_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  router::Random random_;
+  observability::WorkerStats& stats_;
+  const ProxyFamilies& families_;
+  std::unique_ptr<upstream::ClusterManager> clusters_;
+  std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  net::TimerPtr drain_poll_;
+};
+
+}  // namespace remora::server

@@ -1,0 +1,128 @@
+// RouterFilter: serves one downstream request by routing it to an upstream
+// cluster and streaming the exchange both ways: matches the route, applies the
+// route's rewrites, picks a host, takes a stream from that host's pool, and
+// relays headers, body and trailers with back-pressure in both directions.
+// Every failure on the way becomes a local reply with its reason (or a reset
+// once the response has started).
+//
+// Worker-local; created per request by RouterFilterFactory and owned by the
+// connection manager's ActiveStream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/http/manager/stream_handler.h"
+#include "proxy/router/route_table.h"
+#include "proxy/upstream/cluster_manager.h"
+#include "proxy/upstream/connection_pool.h"
+
+namespace remora::router {
+
+// Listener-level router metric handles (worker-local; merged on scrape).
+// Per-cluster figures live in the cluster's PoolCounters.
+struct RouterCounters {
+  observability::Counter direct_responses;
+  observability::Counter no_filter_chain;
+  observability::Counter sniff_timeouts;
+};
+
+// A small fast PRNG for weighted cluster picks (xorshift64*); one per worker,
+// seeded by the worker, so tests can pass a fixed seed.
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ull : seed) {}
+  uint64_t next() {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1Dull;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+class RouterFilterFactory : public http::manager::StreamHandlerFactory {
+ public:
+  RouterFilterFactory(std::shared_ptr<const RouteTable> routes, upstream::ClusterManager& clusters, Random& random,
+                      RouterCounters& counters, bool websocket_upgrade, bool connect_upgrade)
+      : routes_(std::move(routes)), clusters_(clusters), random_(random), counters_(counters),
+        websocket_upgrade_(websocket_upgrade), connect_upgrade_(connect_upgrade) {}
+  std::unique_ptr<http::manager::StreamHandler> createHandler(http::manager::DownstreamStream& downstream) override;
+
+ private:
+  friend class RouterFilter;
+  std::shared_ptr<const RouteTable> routes_;
+  upstream::ClusterManager& clusters_;
+  Random& random_;
+  RouterCounters& counters_;
+  bool websocket_upgrade_;
+  bool connect_upgrade_;
+};
+
+class RouterFilter : public http::manager::StreamHandler,
+                     public http::StreamCallbacks,
+                     public upstream::PoolCallbacks {
+ public:
+  RouterFilter(RouterFilterFactory& factory, http::manager::DownstreamStream& downstream);
+  ~RouterFilter() override;
+
+  // StreamHandler: the downstream request.
+  void onRequestHeaders(http::HeaderMapPtr headers, bool end_stream) override;
+  void onRequestData(net::Buffer& data, bool end_stream) override;
+  void onRequestTrailers(http::HeaderMapPtr trailers) override;
+  void onDownstreamReset(std::string_view reason) override;
+  void onDownstreamAboveWriteBufferHighWatermark() override;
+  void onDownstreamBelowWriteBufferLowWatermark() override;
+
+  // PoolCallbacks
+  void onPoolReady(http::Stream& stream, upstream::Host& host) override;
+  void onPoolFailure(base::Error reason, std::string_view detail) override;
+
+  // StreamCallbacks: the upstream response.
+  void onHeaders(http::HeaderMapPtr headers, bool end_stream) override;
+  void onData(net::Buffer& data, bool end_stream) override;
+  void onTrailers(http::HeaderMapPtr trailers) override;
+  void onInformational(http::HeaderMapPtr headers) override;
+  void onReset(http::StreamResetReason reason, std::string_view detail) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+ private:
+  // Fails the request with a local reply and releases everything upstream.
+  void fail(base::Error reason, std::string detail, uint32_t status = 0);
+  void startRouteTimer();
+  void onRouteTimeout();
+  void cleanup();
+  void rewriteRequest(const xds::resources::RouteAction& action);
+  bool allowUpgrade(const xds::resources::RouteAction& action);
+
+  RouterFilterFactory& factory_;
+  http::manager::DownstreamStream& downstream_;
+  // Keeps the route table (and so the matched route) alive for this request
+  // even if a new config replaces it meanwhile.
+  std::shared_ptr<const RouteTable> routes_;
+  const xds::resources::RouteAction* action_ = nullptr;
+  const xds::resources::Route* route_ = nullptr;
+  upstream::Cluster* cluster_ = nullptr;
+  upstream::Host* host_ = nullptr;
+  upstream::ConnectionPool* pool_ = nullptr;
+  std::optional<upstream::ConnectionPool::PendingHandle> pending_;
+  http::Stream* upstream_ = nullptr;
+  http::HeaderMapPtr request_headers_;
+  // Request body that arrived while the upstream connection was being set up.
+  net::Buffer pending_body_;
+  http::HeaderMapPtr pending_trailers_;
+  net::TimerPtr route_timer_;
+  bool request_done_ = false;
+  bool response_started_ = false;
+  bool upstream_complete_ = false;  // the upstream response ended
+  bool done_ = false;
+  bool counted_request_ = false;
+  bool downstream_paused_ = false;
+};
+
+}  // namespace remora::router

@@ -1,0 +1,94 @@
+// ClusterManager and Cluster: a worker's runtime view of the upstream
+// clusters in the current config: hosts, the load balancer, connection pools
+// and circuit-breaker accounting.
+//
+// Worker-local: each worker builds its own from the shared, immutable config,
+// so nothing here is locked. When a new config arrives, clusters whose config
+// did not change are kept with their pools (no reconnects); changed or removed
+// ones drain their connections.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/codec.h"
+#include "proxy/net/dispatcher.h"
+#include "proxy/upstream/connection_pool.h"
+#include "proxy/upstream/host.h"
+#include "proxy/upstream/load_balancer.h"
+#include "xds/resources/model.h"
+
+namespace remora::upstream {
+
+using ClusterConfig = xds::resources::Cluster;
+
+class Cluster {
+ public:
+  Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters = {});
+  ~Cluster();
+
+  const ClusterConfig& config() const { return *config_; }
+  const std::shared_ptr<const ClusterConfig>& configPtr() const { return config_; }
+  const std::string& name() const { return config_->name; }
+  const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
+
+  Host* pickHost(const LoadBalancerContext& context) { return lb_->pick(context); }
+  // The pool for `host` speaking the cluster's upstream protocol (or the
+  // downstream's, when the cluster says use_downstream_protocol).
+  ConnectionPool& pool(Host& host, http::Protocol downstream_protocol);
+
+  // Circuit breaker on concurrent requests: false means overflow (503).
+  bool tryStartRequest();
+  void finishRequest() {
+    --active_requests_;
+    counters_.requests_active.sub(1);
+  }
+  uint32_t activeRequests() const { return active_requests_; }
+
+  PoolCounters& counters() { return counters_; }
+  // Drains every pool: used when the cluster is removed or replaced.
+  void drain();
+  bool idle() const;
+
+ private:
+  net::Dispatcher& dispatcher_;
+  std::shared_ptr<const ClusterConfig> config_;
+  std::vector<std::unique_ptr<Host>> hosts_;
+  LoadBalancerPtr lb_;
+  // Per host: [0] HTTP/1.1 pool, [1] HTTP/2 pool, made on first use.
+  std::map<const Host*, std::array<std::unique_ptr<ConnectionPool>, 2>> pools_;
+  PoolCounters counters_;
+  uint32_t active_requests_ = 0;
+};
+
+class ClusterManager {
+ public:
+  // `counters_for` makes a cluster's metric handles (labelled by its name).
+  using CountersFactory = std::function<PoolCounters(const std::string& cluster)>;
+  explicit ClusterManager(net::Dispatcher& dispatcher, CountersFactory counters_for = nullptr)
+      : dispatcher_(dispatcher), counters_for_(std::move(counters_for)) {}
+  ~ClusterManager();
+
+  // Replaces the cluster set. Unchanged clusters (same config object or equal
+  // config) keep their pools; others are rebuilt and the old ones drain.
+  void update(const std::vector<std::shared_ptr<const ClusterConfig>>& clusters);
+  Cluster* get(std::string_view name);
+  const std::map<std::string, std::unique_ptr<Cluster>, std::less<>>& clusters() const { return clusters_; }
+
+ private:
+  net::Dispatcher& dispatcher_;
+  CountersFactory counters_for_;
+  std::map<std::string, std::unique_ptr<Cluster>, std::less<>> clusters_;
+  // Replaced clusters whose connections still carry requests.
+  std::vector<std::unique_ptr<Cluster>> draining_;
+};
+
+// Codec limits and pool settings for a cluster's upstream connections.
+ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Protocol protocol);
+
+}  // namespace remora::upstream

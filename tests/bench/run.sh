@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: the same one-hop HTTP/1.1 proxying through
+# remora-proxy, HAProxy, nghttpx and (optionally) nginx, one worker each, in
+# front of the same nginx backend. See docs/benchmarks.md for the method.
+#
+# usage: tests/bench/run.sh [--proxies "remora haproxy nghttpx nginx"]
+#                           [--rate 1000] [--duration 15] [--sat-duration 10]
+#                           [--clients 10] [--sat-clients 50]
+#                           [--remora PATH] [--out FILE.md] [--keep]
+#
+# Loopback only. The proxy runs on CPU 0, h2load and the backend on CPU 1
+# (taskset). Every process it starts is tracked by PID and only those are
+# stopped; nothing system-wide is changed. Ports come from bind(0)-and-close
+# (racy, acceptable for a benchmark run by hand). Bounded: with the defaults
+# the whole run takes about 2 minutes; each h2load run has a hard timeout.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+
+PROXIES="${BENCH_PROXIES:-remora haproxy nghttpx nginx}"
+RATE="${BENCH_RATE:-1000}"
+DURATION="${BENCH_DURATION:-15}"
+SAT_DURATION="${BENCH_SAT_DURATION:-10}"
+CLIENTS="${BENCH_CLIENTS:-10}"
+SAT_CLIENTS="${BENCH_SAT_CLIENTS:-50}"
+REMORA_BIN="${REMORA_PROXY:-${REMORA_BUILD_DIR:-$ROOT/build}/proxy/main/remora-proxy}"
+OUT=""
+KEEP="${BENCH_KEEP:-0}"
+PROXY_CPU=0
+LOAD_CPU=1
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --proxies) PROXIES="$2"; shift 2 ;;
+    --rate) RATE="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --sat-duration) SAT_DURATION="$2"; shift 2 ;;
+    --clients) CLIENTS="$2"; shift 2 ;;
+    --sat-clients) SAT_CLIENTS="$2"; shift 2 ;;
+    --remora) REMORA_BIN="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
+  esac
+done
+
+if [ $((RATE % CLIENTS)) -ne 0 ]; then
+  echo "run.sh: --rate ($RATE) must be a multiple of --clients ($CLIENTS): h2load's --rps is per client" >&2
+  exit 2
+fi
+for tool in h2load taskset curl timeout; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is required (scripts/deps.sh installs it)" >&2; exit 2; }
+done
+if [ "$(nproc)" -lt 2 ]; then
+  echo "run.sh: needs 2 CPUs (proxy on CPU 0, load and backend on CPU 1)" >&2
+  exit 2
+fi
+if [ "${REMORA_BUILD_TYPE:-}" = "Debug" ]; then
+  echo "run.sh: warning: remora-proxy comes from a Debug build; its numbers mean little" >&2
+fi
+# Debian's nginx and haproxy live in /usr/sbin, which a non-root PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/remora-bench-XXXXXX")"
+ROWS="$WORK/rows.jsonl"
+: > "$ROWS"
+STARTED_PIDS=()
+
+# Debian's interpreter: a version-manager shim would add a second per call.
+PYTHON="$(command -v /usr/bin/python3 || command -v python3 || true)"
+[ -n "$PYTHON" ] || { echo "run.sh: python3 is required" >&2; exit 2; }
+helper() { "$PYTHON" "$HERE/bench_helper.py" "$@"; }
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# Stops one PID we started: SIGTERM, up to 3 s, then SIGKILL; reaps it.
+stop_pid() {
+  local pid="$1"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 30); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+  if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_on CPU NAME CMD...: runs CMD pinned to CPU in the background, output
+# to $WORK/NAME.log; sets STARTED_PID. taskset execs CMD, so the PID is CMD's.
+start_on() {
+  local cpu="$1" name="$2"
+  shift 2
+  taskset -c "$cpu" "$@" > "$WORK/$name.log" 2>&1 &
+  STARTED_PID=$!
+  STARTED_PIDS+=("$STARTED_PID")
+}
+
+# Waits until http://127.0.0.1:PORT/ answers (any status), up to 10 s.
+wait_http() {
+  local port="$1" pid="$2"
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- the backend --------------------------------------------------------------
+command -v nginx >/dev/null || { echo "run.sh: nginx is required for the backend" >&2; exit 2; }
+BACKEND_PORT="$(helper free-port)"
+helper render "$HERE/nginx-backend.conf.in" "$WORK/nginx-backend.conf" "DIR=$WORK" "BACKEND_PORT=$BACKEND_PORT"
+start_on "$LOAD_CPU" nginx-backend nginx -p "$WORK" -e "$WORK/nginx-backend.stderr" -c "$WORK/nginx-backend.conf"
+BACKEND_PID=$STARTED_PID
+if ! wait_http "$BACKEND_PORT" "$BACKEND_PID" || [ "$(curl -s "http://127.0.0.1:$BACKEND_PORT/")" != "ok" ]; then
+  echo "run.sh: the nginx backend did not start:" >&2
+  cat "$WORK/nginx-backend.log" "$WORK/nginx-backend.stderr" >&2 2>/dev/null || true
+  exit 1
+fi
+log "backend: nginx pid $BACKEND_PID on 127.0.0.1:$BACKEND_PORT (CPU $LOAD_CPU)"
+
+# --- one proxy ---------------------------------------------------------------
+# start_proxy NAME PORT: starts the proxy on CPU 0; returns 3 when its binary
+# is missing (skip), sets STARTED_PID otherwise.
+start_proxy() {
+  local name="$1" port="$2"
+  case "$name" in
+    remora)
+      [ -x "$REMORA_BIN" ] || { log "skip remora: $REMORA_BIN not built (cmake --build ... --target remora-proxy)"; return 3; }
+      helper render "$HERE/remora-bench.yaml" "$WORK/remora.yaml" "PROXY_PORT=$port" "BACKEND_PORT=$BACKEND_PORT"
+      start_on "$PROXY_CPU" remora "$REMORA_BIN" --config "$WORK/remora.yaml" \
+        --admin-address-path "$WORK/remora-admin" --concurrency 1
+      ;;
+    haproxy)
+      command -v haproxy >/dev/null || { log "skip haproxy: not installed"; return 3; }
+      helper render "$HERE/haproxy.cfg.in" "$WORK/haproxy.cfg" "DIR=$WORK" "PROXY_PORT=$port" "BACKEND_PORT=$BACKEND_PORT"
+      start_on "$PROXY_CPU" haproxy haproxy -db -f "$WORK/haproxy.cfg"
+      ;;
+    nghttpx)
+      command -v nghttpx >/dev/null || { log "skip nghttpx: not installed"; return 3; }
+      # --single-process: one process to measure (else a main and a worker);
+      # --conf=/dev/null: ignore /etc/nghttpx/nghttpx.conf.
+      start_on "$PROXY_CPU" nghttpx nghttpx --conf=/dev/null --single-process --workers=1 \
+        "--frontend=127.0.0.1,$port;no-tls" "--backend=127.0.0.1,$BACKEND_PORT" \
+        --backend-keep-alive-timeout=60s --no-via --no-ocsp --errorlog-file="$WORK/nghttpx.errors"
+      ;;
+    nginx)
+      helper render "$HERE/nginx-proxy.conf.in" "$WORK/nginx-proxy.conf" "DIR=$WORK" "PROXY_PORT=$port" "BACKEND_PORT=$BACKEND_PORT"
+      start_on "$PROXY_CPU" nginx-proxy nginx -p "$WORK" -e "$WORK/nginx-proxy.stderr" -c "$WORK/nginx-proxy.conf"
+      ;;
+    *)
+      log "skip $name: unknown proxy (remora, haproxy, nghttpx, nginx)"; return 3 ;;
+  esac
+}
+
+# h2load_run LABEL TIMEOUT_S ARGS...: h2load --h1 on CPU 1 with a hard timeout.
+h2load_run() {
+  local label="$1" limit="$2"
+  shift 2
+  timeout --signal=KILL "$limit" taskset -c "$LOAD_CPU" h2load --h1 -t 1 "$@" > "$WORK/$label.out" 2>&1 || \
+    log "h2load $label ended with status $? (see its output with --keep)"
+}
+
+bench_proxy() {
+  local name="$1" port pid url rc=0
+  port="$(helper free-port)"
+  start_proxy "$name" "$port" || rc=$?
+  [ "$rc" -eq 0 ] || return 0
+  pid=$STARTED_PID
+  url="http://127.0.0.1:$port/"
+  if ! wait_http "$port" "$pid" || [ "$(curl -s --max-time 2 "$url")" != "ok" ]; then
+    log "skip $name: it did not proxy a request on $url; its log:"
+    tail -n 20 "$WORK/$name.log" "$WORK/$name"*.stderr 2>/dev/null | sed 's/^/    /' >&2 || true
+    stop_pid "$pid"
+    return 0
+  fi
+  local idle_kb cpu0 cpu1 cpu2 peak_kb fixed sat
+  idle_kb="$(helper rss-kb "$pid" VmRSS)"
+  log "$name: pid $pid on $url (CPU $PROXY_CPU), idle RSS ${idle_kb} KiB; warming up"
+  h2load_run "$name-warmup" 30 -n 2000 -c "$CLIENTS" "$url"
+
+  log "$name: fixed rate $RATE req/s for ${DURATION}s"
+  cpu0="$(helper cpu-us "$pid")"
+  h2load_run "$name-fixed" $((DURATION * 2 + 30)) -c "$CLIENTS" --rps $((RATE / CLIENTS)) \
+    -n $((RATE * DURATION)) --log-file "$WORK/$name-fixed.tsv" "$url"
+  cpu1="$(helper cpu-us "$pid")"
+
+  log "$name: saturation, $SAT_CLIENTS connections for ${SAT_DURATION}s"
+  h2load_run "$name-sat" $((SAT_DURATION + 30)) -c "$SAT_CLIENTS" -D "$SAT_DURATION" \
+    --log-file "$WORK/$name-sat.tsv" "$url"
+  cpu2="$(helper cpu-us "$pid")"
+  peak_kb="$(helper rss-kb "$pid" VmHWM)"
+
+  fixed="$(helper h2load "$WORK/$name-fixed.out" "$WORK/$name-fixed.tsv")"
+  sat="$(helper h2load "$WORK/$name-sat.out" "$WORK/$name-sat.tsv")"
+  helper row "$name" "$idle_kb" "$peak_kb" "$fixed" $((cpu1 - cpu0)) "$sat" $((cpu2 - cpu1)) >> "$ROWS"
+  stop_pid "$pid"
+  # Let the backend's keep-alive connections from this proxy close.
+  sleep 1
+}
+
+for proxy in $PROXIES; do
+  bench_proxy "$proxy"
+done
+
+# --- report --------------------------------------------------------------------
+versions() {
+  echo "- h2load: $(h2load --version 2>&1 | head -n1)"
+  echo "- backend: $(nginx -v 2>&1 | head -n1)"
+  command -v haproxy >/dev/null && echo "- haproxy: $(haproxy -v 2>&1 | head -n1)"
+  command -v nghttpx >/dev/null && echo "- nghttpx: $(nghttpx --version 2>&1 | head -n1)"
+  [ -x "$REMORA_BIN" ] && echo "- remora-proxy: $REMORA_BIN ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown))"
+  echo "- machine: $(nproc) CPUs, $(uname -srm); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+report() {
+  echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Fixed rate: $RATE req/s for ${DURATION}s over $CLIENTS connections; saturation: $SAT_CLIENTS connections for ${SAT_DURATION}s. CPU us/req = proxy utime+stime / succeeded requests."
+  echo
+  if [ -s "$ROWS" ]; then helper table "$ROWS"; else echo "No proxy was measured."; fi
+  echo
+  versions
+}
+report | tee ${OUT:+"$OUT"}

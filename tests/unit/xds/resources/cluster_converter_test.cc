@@ -1,0 +1,99 @@
+#include "xds/resources/cluster_converter.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/xds/resources/proto_json.h"
+
+using namespace remora::xds::resources;
+using remora::base::Error;
+using testing::protoFromJson;
+using ClusterProto = envoy::config::cluster::v3::Cluster;
+
+namespace {
+
+std::string cluster(const std::string& extra) {
+  return R"({"name": "c", "load_assignment": {"endpoints": [{"lb_endpoints": [
+      {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": 80}}}, "health_status": "DRAINING"}]}]})" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+std::string convertError(const std::string& json) {
+  auto c = toCluster(protoFromJson<ClusterProto>(json), "cs[0]");
+  REQUIRE_FALSE(c);
+  return c.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("a static cluster converts with the model's defaults", "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(cluster("")));
+  REQUIRE(c);
+  const Cluster defaults;
+  CHECK(c->type == Cluster::DiscoveryType::kStatic);
+  CHECK(c->connect_timeout == defaults.connect_timeout);
+  CHECK(c->protocol == Cluster::UpstreamProtocol::kHttp1);
+  REQUIRE(c->endpoints.size() == 1);
+  CHECK(c->endpoints[0].health == HealthStatus::kDraining);
+  CHECK(c->circuit_breakers.max_retries == 3);
+}
+
+TEST_CASE("an EDS cluster over ADS takes its service name from the cluster", "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(
+      R"({"name": "svc", "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"}}})"));
+  REQUIRE(c);
+  CHECK(c->type == Cluster::DiscoveryType::kEds);
+  CHECK(c->eds_service_name == "svc");
+  CHECK(convertError(R"({"name": "svc", "type": "EDS"})") ==
+        "cs[0].eds_cluster_config.eds_config: must be {ads: {}} (remora-proxy fetches endpoints over ADS only)");
+}
+
+TEST_CASE("HTTP/2 upstreams are set through typed_extension_protocol_options", "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(cluster(R"("typed_extension_protocol_options": {
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "common_http_protocol_options": {"max_requests_per_connection": 1000},
+        "explicit_http_config": {"http2_protocol_options": {"max_concurrent_streams": 10}}}})")));
+  REQUIRE(c);
+  CHECK(c->protocol == Cluster::UpstreamProtocol::kHttp2);
+  CHECK(c->http2_max_concurrent_streams == 10);
+  CHECK(c->max_requests_per_connection == 1000);
+}
+
+TEST_CASE("the deprecated cluster-level protocol fields are still accepted", "[xds][resources][cluster]") {
+  auto h2 = toCluster(protoFromJson<ClusterProto>(cluster(R"("http2_protocol_options": {})")));
+  REQUIRE(h2);
+  CHECK(h2->protocol == Cluster::UpstreamProtocol::kHttp2);
+  auto downstream =
+      toCluster(protoFromJson<ClusterProto>(cluster(R"("protocol_selection": "USE_DOWNSTREAM_PROTOCOL")")));
+  REQUIRE(downstream);
+  CHECK(downstream->protocol == Cluster::UpstreamProtocol::kUseDownstream);
+  CHECK_THAT(convertError(cluster(R"("http2_protocol_options": {}, "typed_extension_protocol_options": {
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "explicit_http_config": {"http_protocol_options": {}}}})")),
+             Catch::StartsWith("cs[0].typed_extension_protocol_options[\"envoy.extensions.upstreams.http.v3."
+                               "HttpProtocolOptions\"]: set either"));
+}
+
+TEST_CASE("cluster features Remora does not implement are refused", "[xds][resources][cluster]") {
+  CHECK(convertError(cluster(R"("lb_policy": "LEAST_REQUEST")")) ==
+        "cs[0].lb_policy: not supported by remora-proxy (LEAST_REQUEST; supported: ROUND_ROBIN)");
+  CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s"}])")) ==
+        "cs[0].health_checks: not supported by remora-proxy");
+  CHECK(convertError(R"({"name": "c", "type": "STRICT_DNS"})") ==
+        "cs[0].type: not supported by remora-proxy (STRICT_DNS; supported: STATIC, EDS)");
+  CHECK(convertError(cluster(R"("circuit_breakers": {"thresholds": [{"priority": "HIGH"}]})")) ==
+        "cs[0].circuit_breakers.thresholds[0].priority: not supported by remora-proxy (only DEFAULT priority traffic "
+        "exists)");
+}
+
+TEST_CASE("endpoint values are validated with their full path", "[xds][resources][cluster]") {
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+      {"socket_address": {"address": "10.0.0.1", "port_value": 70000}}}}]}]}})") ==
+        "cs[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: 70000 is out "
+        "of range 1..65535");
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"lb_endpoints": [{"load_balancing_weight": 0,
+      "endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": 7}}}}]}]}})") ==
+        "cs[0].load_assignment.endpoints[0].lb_endpoints[0].load_balancing_weight: must be at least 1");
+  CHECK(convertError(R"({"name": "c", "connect_timeout": "0s"})") == "cs[0].connect_timeout: must be more than 0");
+}

@@ -1,0 +1,109 @@
+#include "xds/resources/http_connection_manager_converter.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/xds/resources/proto_json.h"
+
+using namespace remora::xds::resources;
+using remora::base::Error;
+using testing::protoFromJson;
+using HcmProto = envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+
+namespace {
+
+constexpr const char* kRouter =
+    R"({"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})";
+
+std::string hcm(const std::string& extra, const std::string& filters = std::string("[") + kRouter + "]") {
+  return R"({"stat_prefix": "s", "route_config": {"virtual_hosts": []}, "http_filters": )" + filters +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+}  // namespace
+
+TEST_CASE("a minimal connection manager gets the model's safe defaults", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("")), "tc");
+  REQUIRE(manager);
+  const HttpConnectionManager defaults;
+  CHECK(manager->stat_prefix == "s");
+  CHECK(manager->request_headers_timeout == defaults.request_headers_timeout);
+  CHECK(manager->stream_idle_timeout == defaults.stream_idle_timeout);
+  CHECK(manager->idle_timeout == defaults.idle_timeout);
+  CHECK(manager->max_request_headers_kb == 60);
+  CHECK(manager->route_config);
+}
+
+TEST_CASE("connection manager limits and timeouts convert", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(
+      protoFromJson<HcmProto>(hcm(R"("codec_type": "HTTP2", "max_request_headers_kb": 96, "request_timeout": "20s",
+          "drain_timeout": "1s", "http2_protocol_options": {"initial_stream_window_size": 65535,
+          "initial_connection_window_size": 1048576}, "upgrade_configs": [{"upgrade_type": "CONNECT"}])")),
+      "tc");
+  REQUIRE(manager);
+  CHECK(manager->codec_type == HttpConnectionManager::CodecType::kHttp2);
+  CHECK(manager->max_request_headers_kb == 96);
+  CHECK(manager->request_timeout == Millis(20000));
+  CHECK(manager->drain_timeout == Millis(1000));
+  CHECK(manager->initial_stream_window_size == 65535);
+  CHECK(manager->connect_upgrade);
+  CHECK_FALSE(manager->websocket_upgrade);
+}
+
+TEST_CASE("HTTP/2 settings outside their RFC ranges are rejected", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(
+      protoFromJson<HcmProto>(hcm(R"("http2_protocol_options": {"initial_stream_window_size": 100})")), "tc");
+  REQUIRE_FALSE(manager);
+  CHECK(manager.error().message ==
+        "tc.http2_protocol_options.initial_stream_window_size: 100 is out of range 65535..2147483647");
+}
+
+TEST_CASE("the router must be the last HTTP filter", "[xds][resources][hcm]") {
+  auto missing = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", "[]")), "tc");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "tc.http_filters: must end with the envoy.filters.http.router filter");
+  auto twice =
+      toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", std::string("[") + kRouter + "," + kRouter + "]")), "tc");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().message == "tc.http_filters[0]: envoy.filters.http.router must be the last HTTP filter");
+  auto by_name =
+      toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", R"([{"name": "envoy.filters.http.router"}])")), "tc");
+  CHECK(by_name);
+  auto other =
+      toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", R"([{"name": "envoy.filters.http.cors"}])")), "tc");
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == Error::kUnsupported);
+  CHECK(other.error().message ==
+        "tc.http_filters[0].name: not supported by remora-proxy (HTTP filter \"envoy.filters.http.cors\")");
+}
+
+TEST_CASE("routes come inline or by RDS over ADS", "[xds][resources][hcm]") {
+  auto rds = toHttpConnectionManager(
+      protoFromJson<HcmProto>(R"({"stat_prefix": "s", "rds": {"route_config_name": "r1", "config_source": {"ads": {}}},
+          "http_filters": [{"name": "envoy.filters.http.router"}]})"),
+      "tc");
+  REQUIRE(rds);
+  CHECK(rds->rds_route_config_name == "r1");
+  CHECK_FALSE(rds->route_config);
+  auto rest = toHttpConnectionManager(
+      protoFromJson<HcmProto>(R"({"stat_prefix": "s", "rds": {"route_config_name": "r1", "config_source":
+          {"api_config_source": {"api_type": "REST"}}}, "http_filters": [{"name": "envoy.filters.http.router"}]})"),
+      "tc");
+  REQUIRE_FALSE(rest);
+  CHECK(rest.error().message == "tc.rds.config_source.api_config_source: not supported by remora-proxy");
+  auto none = toHttpConnectionManager(
+      protoFromJson<HcmProto>(R"({"stat_prefix": "s", "http_filters": [{"name": "envoy.filters.http.router"}]})"),
+      "tc");
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message == "tc: one of route_config or rds is required");
+}
+
+TEST_CASE("connection manager options Remora does not implement are refused", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(R"("use_remote_address": true)")), "tc");
+  REQUIRE_FALSE(manager);
+  CHECK(manager.error().code == Error::kUnsupported);
+  CHECK(manager.error().message == "tc.use_remote_address: not supported by remora-proxy");
+  auto h1 = toHttpConnectionManager(
+      protoFromJson<HcmProto>(hcm(R"("http_protocol_options": {"accept_http_10": true})")), "tc");
+  REQUIRE_FALSE(h1);
+  CHECK(h1.error().message == "tc.http_protocol_options.accept_http_10: not supported by remora-proxy");
+}

@@ -1,0 +1,106 @@
+#include "xds/resources/listener_converter.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/xds/resources/proto_json.h"
+
+using namespace remora::xds::resources;
+using remora::base::Error;
+using testing::protoFromJson;
+using ListenerProto = envoy::config::listener::v3::Listener;
+
+namespace {
+
+constexpr const char* kTcp =
+    R"({"name": "tcp", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+        "stat_prefix": "t", "cluster": "c"}})";
+
+std::string listener(const std::string& chains, const std::string& extra = "") {
+  return R"({"name": "l", "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+             "filter_chains": )" +
+         chains + (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+std::string chain(const std::string& match_json) {
+  return R"({"filter_chain_match": )" + match_json + R"(, "filters": [)" + kTcp + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("a TCP proxy listener converts with its match and defaults", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(listener(
+      "[" + chain(R"({"destination_port": 443, "transport_protocol": "tls", "application_protocols": ["h2"]})") + "]",
+      R"("listener_filters": [{"name": "envoy.filters.listener.tls_inspector"}])")));
+  REQUIRE(l);
+  CHECK(l->name == "l");
+  CHECK(l->address.port == 0);
+  CHECK(l->listener_filters_timeout == Millis(1000));
+  REQUIRE(l->filter_chains.size() == 1);
+  CHECK(l->filter_chains[0].match.destination_port == 443u);
+  CHECK(l->filter_chains[0].match.transport_protocol == "tls");
+  CHECK(std::get<TcpProxy>(l->filter_chains[0].filter).cluster == "c");
+  CHECK(std::get<TcpProxy>(l->filter_chains[0].filter).idle_timeout == Millis(3600000));
+}
+
+TEST_CASE("two filter chains with the same match are rejected", "[xds][resources][listener]") {
+  auto l = toListener(
+      protoFromJson<ListenerProto>(listener("[" + chain(R"({"application_protocols": ["h2c", "http/1.1"]})") + "," +
+                                            chain(R"({"application_protocols": ["http/1.1", "h2c"]})") + "]")));
+  REQUIRE_FALSE(l);
+  CHECK(l.error().message ==
+        "filter_chains[1].filter_chain_match: is the same as filter_chains[0]'s; a connection could not choose "
+        "between them");
+}
+
+TEST_CASE("a chain without a terminal network filter is rejected", "[xds][resources][listener]") {
+  auto empty = toListener(protoFromJson<ListenerProto>(listener(R"([{"filters": []}])")));
+  REQUIRE_FALSE(empty);
+  CHECK_THAT(empty.error().message, Catch::StartsWith("filter_chains[0].filters: must hold a network filter"));
+  auto first =
+      toListener(protoFromJson<ListenerProto>(listener(std::string(R"([{"filters": [)") + kTcp + "," + kTcp + "]}]")));
+  REQUIRE_FALSE(first);
+  CHECK(first.error().message ==
+        "filter_chains[0].filters[0]: envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy must be the last "
+        "network filter");
+}
+
+TEST_CASE("a network filter of another @type is refused naming it", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(listener(R"([{"filters": [{"name": "x", "typed_config":
+      {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}])")));
+  REQUIRE_FALSE(l);
+  CHECK(l.error().code == Error::kUnsupported);
+  CHECK_THAT(l.error().message,
+             Catch::StartsWith("filter_chains[0].filters[0].typed_config: not supported by remora-proxy (network "
+                               "filter @type type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"));
+}
+
+TEST_CASE("TLS on a filter chain is not supported yet", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(listener(
+      std::string(R"([{"transport_socket": {"name": "envoy.transport_sockets.tls"}, "filters": [)") + kTcp + "]}]")));
+  REQUIRE_FALSE(l);
+  CHECK(l.error().message == "filter_chains[0].transport_socket: not supported by remora-proxy");
+}
+
+TEST_CASE("an unknown listener filter is refused", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(
+      listener("[" + chain("{}") + "]", R"("listener_filters": [{"name": "envoy.filters.listener.proxy_protocol"}])")));
+  REQUIRE_FALSE(l);
+  CHECK(l.error().message ==
+        "listener_filters[0].name: not supported by remora-proxy (listener filter "
+        "\"envoy.filters.listener.proxy_protocol\")");
+}
+
+TEST_CASE("a listener needs a name, an address and a chain", "[xds][resources][listener]") {
+  auto unnamed =
+      toListener(protoFromJson<ListenerProto>(R"({"address": {"socket_address": {"address": "::"}}})"), "ls[0]");
+  REQUIRE_FALSE(unnamed);
+  CHECK(unnamed.error().message == "ls[0].name: is required");
+  auto no_chain =
+      toListener(protoFromJson<ListenerProto>(R"({"name": "a", "address": {"socket_address": {"address": "::"}}})"));
+  REQUIRE_FALSE(no_chain);
+  CHECK_THAT(no_chain.error().message, Catch::StartsWith("filter_chains: at least one filter chain"));
+  auto original_dst =
+      toListener(protoFromJson<ListenerProto>(listener("[" + chain("{}") + "]", R"("use_original_dst": true)")));
+  REQUIRE_FALSE(original_dst);
+  CHECK(original_dst.error().message == "use_original_dst: not supported by remora-proxy");
+}
