@@ -9,7 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,8 +24,14 @@ class Buffer {
 
   Buffer() = default;
   explicit Buffer(std::string_view data) { add(data); }
-  Buffer(Buffer&&) noexcept = default;
-  Buffer& operator=(Buffer&&) noexcept = default;
+  // A moved-from buffer is empty (length included), so it can be reused.
+  Buffer(Buffer&& other) noexcept : slices_(std::move(other.slices_)), length_(other.length_) { other.length_ = 0; }
+  Buffer& operator=(Buffer&& other) noexcept {
+    slices_ = std::move(other.slices_);
+    length_ = other.length_;
+    other.length_ = 0;
+    return *this;
+  }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
@@ -85,7 +91,64 @@ class Buffer {
   };
   static Slice newSlice(size_t capacity);
 
-  std::deque<Slice> slices_;
+  // The slice list: a vector with a moving head. Unlike std::deque (which
+  // allocates on construction in libstdc++) an empty one costs nothing, and
+  // codecs make many short-lived Buffers per request.
+  class SliceQueue {
+   public:
+    SliceQueue() = default;
+    // A moved-from queue must be empty, head included.
+    SliceQueue(SliceQueue&& other) noexcept : v_(std::move(other.v_)), head_(other.head_) {
+      other.v_.clear();
+      other.head_ = 0;
+    }
+    SliceQueue& operator=(SliceQueue&& other) noexcept {
+      v_ = std::move(other.v_);
+      head_ = other.head_;
+      other.v_.clear();
+      other.head_ = 0;
+      return *this;
+    }
+    bool empty() const { return head_ == v_.size(); }
+    size_t size() const { return v_.size() - head_; }
+    Slice& front() { return v_[head_]; }
+    const Slice& front() const { return v_[head_]; }
+    Slice& back() { return v_.back(); }
+    Slice& operator[](size_t i) { return v_[head_ + i]; }
+    const Slice& operator[](size_t i) const { return v_[head_ + i]; }
+    void push_back(Slice&& s) { v_.push_back(std::move(s)); }
+    void push_front(Slice&& s) {
+      if (head_ > 0) {
+        v_[--head_] = std::move(s);
+      } else {
+        v_.insert(v_.begin(), std::move(s));
+      }
+    }
+    void pop_front() {
+      v_[head_].data.reset();
+      if (++head_ == v_.size()) {
+        clear();
+      } else if (head_ >= 32 && head_ * 2 >= v_.size()) {
+        // A buffer that streams without ever emptying must not grow forever.
+        v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+    }
+    void clear() {
+      v_.clear();
+      head_ = 0;
+    }
+    auto begin() { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() { return v_.end(); }
+    auto begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() const { return v_.end(); }
+
+   private:
+    std::vector<Slice> v_;
+    size_t head_ = 0;
+  };
+
+  SliceQueue slices_;
   size_t length_ = 0;
 };
 

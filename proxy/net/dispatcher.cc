@@ -195,7 +195,39 @@ void Dispatcher::deferredDelete(std::unique_ptr<DeferredDeletable> object) {
   }
 }
 
+void Dispatcher::scheduleIterationEnd(IterationEndTask& task) {
+  if (task.scheduled_) return;
+  task.scheduled_ = true;
+  iteration_tasks_.push_back(&task);
+  // Keep the poll phase from blocking so the check phase runs this iteration.
+  if (idle_ != nullptr) uv_idle_start(idle_, &DispatcherTrampolines::onIdle);
+}
+
+void Dispatcher::cancelIterationEnd(IterationEndTask& task) {
+  if (!task.scheduled_) return;
+  task.scheduled_ = false;
+  for (auto& t : iteration_tasks_) {
+    if (t == &task) t = nullptr;
+  }
+  for (auto& t : running_tasks_) {
+    if (t == &task) t = nullptr;
+  }
+}
+
 void Dispatcher::drainDeferred() {
+  // Tasks may schedule more tasks (a flush that closes a connection whose
+  // owner then writes elsewhere); run until none are left.
+  while (!iteration_tasks_.empty()) {
+    running_tasks_.swap(iteration_tasks_);
+    for (size_t i = 0; i < running_tasks_.size(); ++i) {
+      IterationEndTask* t = running_tasks_[i];
+      if (t == nullptr) continue;
+      t->scheduled_ = false;
+      running_tasks_[i] = nullptr;
+      t->onIterationEnd();
+    }
+    running_tasks_.clear();
+  }
   // A destructor may defer more deletions; keep going until none are left.
   while (!deferred_.empty()) {
     deleting_.swap(deferred_);

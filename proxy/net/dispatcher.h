@@ -53,6 +53,20 @@ class SignalHandler {
 };
 using SignalHandlerPtr = std::unique_ptr<SignalHandler>;
 
+// Something that wants one call at the end of the current loop iteration,
+// after every I/O callback of the iteration has run. Connections use it to
+// coalesce the writes one event produces (response headers, then body) into
+// one syscall, at no cost in latency.
+class IterationEndTask {
+ public:
+  virtual ~IterationEndTask() = default;
+  virtual void onIterationEnd() = 0;
+
+ private:
+  friend class Dispatcher;
+  bool scheduled_ = false;
+};
+
 class Dispatcher {
  public:
   using MonotonicTime = std::chrono::steady_clock::time_point;
@@ -82,6 +96,12 @@ class Dispatcher {
   // Destroys `object` at the end of the current loop iteration (after this
   // iteration's I/O callbacks). Loop thread only.
   void deferredDelete(std::unique_ptr<DeferredDeletable> object);
+
+  // Calls task.onIterationEnd() once at the end of this iteration (before
+  // deferred deletions). Scheduling twice is one call. A task must cancel
+  // before it dies. Loop thread only.
+  void scheduleIterationEnd(IterationEndTask& task);
+  void cancelIterationEnd(IterationEndTask& task);
 
   TimerPtr createTimer(std::function<void()> callback);
   SignalHandlerPtr listenForSignal(int signum, std::function<void()> callback);
@@ -123,6 +143,8 @@ class Dispatcher {
   bool exit_requested_ = false;                  // guarded by posted_mutex_
   std::vector<std::function<void()>> running_;  // loop thread: the batch being run, kept for its capacity
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::vector<IterationEndTask*> iteration_tasks_;
+  std::vector<IterationEndTask*> running_tasks_;
   std::vector<std::unique_ptr<DeferredDeletable>> deleting_;  // loop thread: the batch being destroyed
   std::unique_ptr<char[]> read_scratch_;
   std::atomic<std::thread::id> thread_id_{};  // set by run(); read by isThreadSafe() on any thread

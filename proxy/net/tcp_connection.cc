@@ -90,6 +90,7 @@ TcpConnection::TcpConnection(Dispatcher& dispatcher)
 }
 
 TcpConnection::~TcpConnection() {
+  dispatcher_.cancelIterationEnd(*this);
   releaseHandle(false);
   delete write_req_;
 }
@@ -210,9 +211,20 @@ void TcpConnection::write(Buffer& data, bool end_stream) {
   }
   output_.move(data);
   if (end_stream) end_stream_queued_ = true;
-  if (state_ == State::kOpen && !write_in_flight_) flush();
-  // Bytes queued while connecting count too: a producer must not outrun a slow connect.
+  // One syscall for everything this iteration writes (a response's headers
+  // and body arrive as separate writes): flush when the iteration ends.
+  if (state_ == State::kOpen && !write_in_flight_) dispatcher_.scheduleIterationEnd(*this);
+  // Judged now, so a producer hears "above" at once; the deferred flush
+  // judges again once the kernel has taken what it can.
   if (state_ != State::kClosed) updateWatermarks();
+}
+
+void TcpConnection::onIterationEnd() {
+  if (state_ != State::kOpen || write_in_flight_) return;
+  flush();
+  // write() judged the watermark before these bytes went out; judge again now,
+  // or a producer paused at the high mark would never hear "below".
+  if (state_ == State::kOpen) updateWatermarks();
 }
 
 void TcpConnection::flush() {
@@ -355,6 +367,7 @@ void TcpConnection::onSoon() {
 void TcpConnection::closeSocket(ConnectionEvent event, bool reset) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  dispatcher_.cancelIterationEnd(*this);
   releaseHandle(reset);
   output_.clear();
   if (soon_timer_) soon_timer_->disable();

@@ -26,7 +26,7 @@ struct uv_stream_s;
 
 namespace remora::net {
 
-class TcpConnection final : public Connection {
+class TcpConnection final : public Connection, private IterationEndTask {
  public:
   // Starts connecting to `address`. A synchronous failure (bad address, no
   // route) is reported like an asynchronous one, through onEvent on a later
@@ -76,6 +76,8 @@ class TcpConnection final : public Connection {
   void updateReading();
   // Sends output_: inline first, then one uv_write for what the kernel refused.
   void flush();
+  // IterationEndTask: the coalesced flush of everything written this iteration.
+  void onIterationEnd() override;
   void startWrite();
   void afterFlush();
   void updateWatermarks();

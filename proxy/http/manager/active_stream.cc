@@ -33,7 +33,17 @@ ActiveStream::ActiveStream(ConnectionManager& manager, Stream& stream) : manager
   handler_ = manager_.factory().createHandler(*this);
   net::Dispatcher& d = manager_.connection().dispatcher();
   if (manager_.settings().stream_idle_timeout.count() > 0) {
-    idle_timer_ = d.createTimer([this] { onIdleTimeout(); });
+    last_activity_ = d.now();
+    idle_timer_ = d.createTimer([this] {
+      const auto timeout = manager_.settings().stream_idle_timeout;
+      const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(
+          manager_.connection().dispatcher().now() - last_activity_);
+      if (idle < timeout) {
+        idle_timer_->enable(timeout - idle);
+        return;
+      }
+      onIdleTimeout();
+    });
     idle_timer_->enable(manager_.settings().stream_idle_timeout);
   }
   if (manager_.settings().request_timeout.count() > 0) {
@@ -47,7 +57,10 @@ ActiveStream::ActiveStream(ConnectionManager& manager, Stream& stream) : manager
 ActiveStream::~ActiveStream() = default;
 
 void ActiveStream::touch() {
-  if (idle_timer_) idle_timer_->enable(manager_.settings().stream_idle_timeout);
+  // Only the time is noted here; the armed timer checks it when it fires and
+  // re-arms for the rest. Re-arming on every event would reorder the loop's
+  // timer heap several times per request.
+  last_activity_ = manager_.connection().dispatcher().now();
 }
 
 void ActiveStream::onHeaders(HeaderMapPtr headers, bool end_stream) {

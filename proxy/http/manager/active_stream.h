@@ -59,6 +59,7 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   Stream* stream_;  // the codec's; null once the stream ended or was reset
   std::unique_ptr<StreamHandler> handler_;
   net::TimerPtr idle_timer_;
+  net::Dispatcher::MonotonicTime last_activity_{};
   net::TimerPtr request_timer_;
   uint32_t response_status_ = 0;
   bool request_done_ = false;

@@ -50,3 +50,32 @@ TEST_CASE("drain and linearize keep the remaining bytes intact", "[net][buffer]"
   b.commit(1);
   CHECK(b.at(b.length() - 1) == '!');
 }
+
+TEST_CASE("a moved-from buffer is empty and usable again", "[net][buffer]") {
+  Buffer a;
+  for (int i = 0; i < 4; ++i) a.add(std::string(Buffer::kDefaultSliceSize, 'x'));
+  a.drain(Buffer::kDefaultSliceSize + 10);  // the slice list has a dead prefix now
+  Buffer b(std::move(a));
+  CHECK(b.length() == 3 * Buffer::kDefaultSliceSize - 10);
+  CHECK(a.length() == 0);  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(a.empty());
+  a.add("again");
+  CHECK(a.toString() == "again");
+  Buffer c;
+  c = std::move(b);
+  CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
+  b.add("more");
+  CHECK(b.toString() == "more");
+}
+
+TEST_CASE("a buffer that streams without emptying keeps a bounded slice list", "[net][buffer]") {
+  Buffer a;
+  std::string block(Buffer::kDefaultSliceSize, 'y');
+  a.add(block);
+  for (int i = 0; i < 10000; ++i) {
+    a.add(block);
+    a.drain(Buffer::kDefaultSliceSize);
+  }
+  CHECK(a.length() == Buffer::kDefaultSliceSize);
+  CHECK(a.sliceCount() <= 2);
+}
