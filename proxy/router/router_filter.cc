@@ -82,7 +82,7 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
     const std::string what =
         request_headers_->method() == "CONNECT" ? std::string("CONNECT") : "upgrade to '" +
                                                                                std::string(*request_headers_->get("upgrade")) + "'";
-    fail(base::Error::kUnsupported, what + " is not enabled on this route", 403);
+    fail(base::Error::kUnsupported, what + " is not enabled on this listener and route", 403);
     return;
   }
 
@@ -126,11 +126,15 @@ void RouterFilter::rewriteRequest(const xds::resources::RouteAction& action) {
   }
   if (auto te = h.get("te"); te && *te != "trailers") h.remove("te");
   if (action.host_rewrite_literal) h.set(":authority", *action.host_rewrite_literal);
-  if (action.prefix_rewrite && route_->match.path_kind == xds::resources::RouteMatch::PathKind::kPrefix) {
+  if (action.prefix_rewrite) {
+    // The matched prefix (or, for an exact path match, the whole path) is
+    // replaced; the query string stays. Regex routes cannot carry one (the
+    // converter refuses it).
     std::string path(h.path());
-    if (path.compare(0, route_->match.path.size(), route_->match.path) == 0) {
-      h.set(":path", *action.prefix_rewrite + path.substr(route_->match.path.size()));
-    }
+    const size_t matched = route_->match.path_kind == xds::resources::RouteMatch::PathKind::kExact
+                               ? std::min(path.find('?'), path.size())
+                               : route_->match.path.size();
+    if (matched <= path.size()) h.set(":path", *action.prefix_rewrite + path.substr(matched));
   }
   for (const auto& name : route_->request_headers_to_remove) h.remove(name);
   for (const auto& add : route_->request_headers_to_add) {

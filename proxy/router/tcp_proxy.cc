@@ -18,6 +18,8 @@ TcpProxySession::~TcpProxySession() {
 }
 
 void TcpProxySession::start(net::Buffer& initial) {
+  // Bytes read while the listener sniffed the protocol are part of the stream.
+  counters_.bytes_sent_upstream.inc(initial.length());
   early_data_.move(initial);
   host_ = cluster_ != nullptr ? cluster_->pickHost(upstream::LoadBalancerContext{}) : nullptr;
   if (host_ == nullptr) {

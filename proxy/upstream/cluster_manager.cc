@@ -23,6 +23,10 @@ Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfi
     : dispatcher_(dispatcher), config_(std::move(config)), counters_(counters) {
   std::vector<Host*> raw;
   for (const auto& ep : config_->endpoints) {
+    // Endpoints the control plane (or the bootstrap) marks unhealthy,
+    // draining or timed out get no new requests, as in Envoy.
+    using Health = xds::resources::HealthStatus;
+    if (ep.health == Health::kUnhealthy || ep.health == Health::kDraining || ep.health == Health::kTimeout) continue;
     auto addr = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
     if (!addr) continue;  // the converter already rejected bad addresses
     hosts_.push_back(std::make_unique<Host>(*addr, ep.weight == 0 ? 1 : ep.weight));

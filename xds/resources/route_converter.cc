@@ -232,8 +232,11 @@ Status toUpgradeConfigs(const route::RouteAction& proto, std::string_view path, 
 Result<RouteAction> toRouteAction(const route::RouteAction& proto, std::string_view path) {
   if (Status s =
           onlySupportedFields(proto, path,
-                              {"cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal",
-                               "auto_host_rewrite", "timeout", "idle_timeout", "retry_policy", "upgrade_configs"});
+                              // retry_policy, idle_timeout and auto_host_rewrite are refused until
+                              // the router applies them: a field that parses but does nothing
+                              // would promise behaviour the proxy does not have.
+                              {"cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
+                               "upgrade_configs"});
       !s) {
     return s.error();
   }
@@ -315,6 +318,11 @@ Result<Route> toRoute(const route::Route& proto, std::string_view path) {
     case route::Route::kRoute: {
       Result<RouteAction> action = toRouteAction(proto.route(), fieldPath(path, "route"));
       if (!action) return action.error();
+      if (action->prefix_rewrite && out.match.path_kind == RouteMatch::PathKind::kRegex) {
+        // There is no matched prefix to replace in a regex match.
+        return invalidField(fieldPath(fieldPath(path, "route"), "prefix_rewrite"),
+                            "cannot be used with a safe_regex path match");
+      }
       out.action = std::move(*action);
       break;
     }

@@ -69,25 +69,34 @@ TEST_CASE("weighted clusters must carry weight", "[xds][resources][route]") {
 
 TEST_CASE("route action timeouts, rewrites and upgrades convert", "[xds][resources][route]") {
   auto routes = toRouteConfiguration(protoFromJson<RouteConfigProto>(withRoute(R"({"match": {"prefix": "/"},
-      "route": {"cluster": "c", "timeout": "0s", "idle_timeout": "30s", "auto_host_rewrite": true,
+      "route": {"cluster": "c", "timeout": "0s", "prefix_rewrite": "/v2/",
                 "upgrade_configs": [{"upgrade_type": "websocket", "enabled": false}, {"upgrade_type": "CONNECT"}]}})")));
   REQUIRE(routes);
   const auto& action = std::get<RouteAction>(routes->virtual_hosts[0].routes[0].action);
   CHECK(action.timeout == Millis(0));
-  CHECK(action.idle_timeout == Millis(30000));
-  CHECK(action.auto_host_rewrite);
+  CHECK(action.prefix_rewrite == "/v2/");
   CHECK_FALSE(action.allow_upgrade_websocket);
   CHECK(action.allow_connect);
 }
 
-TEST_CASE("a retry condition the router does not implement is unsupported", "[xds][resources][route]") {
-  auto routes = toRouteConfiguration(protoFromJson<RouteConfigProto>(withRoute(
-      R"({"match": {"prefix": "/"}, "route": {"cluster": "c", "retry_policy": {"retry_on": "5xx, envoy-ratelimited"}}})")));
-  REQUIRE_FALSE(routes);
-  CHECK(routes.error().code == Error::kUnsupported);
-  CHECK_THAT(routes.error().message,
-             Catch::StartsWith("virtual_hosts[0].routes[0].route.retry_policy.retry_on: not supported by "
-                               "remora-proxy (retry condition \"envoy-ratelimited\""));
+// Until the router applies them, these are refused rather than parsed and
+// ignored: a config must never promise behaviour the proxy does not have.
+TEST_CASE("route fields the router does not apply yet are refused by name", "[xds][resources][route]") {
+  for (const char* field : {R"("retry_policy": {"retry_on": "5xx"})", R"("idle_timeout": "30s")",
+                            R"("auto_host_rewrite": true)"}) {
+    auto routes = toRouteConfiguration(protoFromJson<RouteConfigProto>(
+        withRoute(std::string(R"({"match": {"prefix": "/"}, "route": {"cluster": "c", )") + field + "}}")));
+    INFO(field);
+    REQUIRE_FALSE(routes);
+    CHECK(routes.error().code == Error::kUnsupported);
+    CHECK_THAT(routes.error().message, Catch::Contains("not supported by remora-proxy"));
+  }
+}
+
+TEST_CASE("prefix_rewrite is refused on a regex path match", "[xds][resources][route]") {
+  CHECK(convertError(withRoute(R"({"match": {"safe_regex": {"regex": "/a.*"}},
+      "route": {"cluster": "c", "prefix_rewrite": "/b"}})")) ==
+        "rc.virtual_hosts[0].routes[0].route.prefix_rewrite: cannot be used with a safe_regex path match");
 }
 
 TEST_CASE("direct responses are bounded in status and size", "[xds][resources][route]") {
