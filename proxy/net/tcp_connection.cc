@@ -339,6 +339,14 @@ void TcpConnection::close(CloseType type) {
   }
   close_after_flush_ = true;
   updateReading();  // the owner asked to close: no more onData
+  // The flush gets kDelayedCloseTimeout; then the connection is reset with
+  // whatever is still unsent (Envoy's delayed_close_timeout, 1 s by default).
+  if (!delayed_close_timer_) {
+    delayed_close_timer_ = dispatcher_.createTimer([this] {
+      if (state_ != State::kClosed) closeSocket(ConnectionEvent::kLocalClose, /*reset=*/true);
+    });
+  }
+  delayed_close_timer_->enable(kDelayedCloseTimeout);
 }
 
 void TcpConnection::scheduleError(int uv_error) {
@@ -368,6 +376,7 @@ void TcpConnection::closeSocket(ConnectionEvent event, bool reset) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   dispatcher_.cancelIterationEnd(*this);
+  if (delayed_close_timer_) delayed_close_timer_->disable();
   releaseHandle(reset);
   output_.clear();
   if (soon_timer_) soon_timer_->disable();

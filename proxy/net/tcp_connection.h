@@ -15,6 +15,8 @@
 // and only the remainder goes into the single reusable write request.
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +30,8 @@ namespace remora::net {
 
 class TcpConnection final : public Connection, private IterationEndTask {
  public:
+  // How long close(kFlushWrite) waits for a peer to take our output.
+  static constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
   // Starts connecting to `address`. A synchronous failure (bad address, no
   // route) is reported like an asynchronous one, through onEvent on a later
   // iteration, so the caller always gets to call setCallbacks() first.
@@ -117,6 +121,9 @@ class TcpConnection final : public Connection, private IterationEndTask {
   // Work that must not run on the caller's stack (deferred errors, handing
   // leftover input back after readDisable(false)). Created on first use.
   TimerPtr soon_timer_;
+  // Bounds close(kFlushWrite): a peer that stops reading must not keep a
+  // connection we decided to close (and its buffered output) forever.
+  TimerPtr delayed_close_timer_;
 };
 
 }  // namespace remora::net
