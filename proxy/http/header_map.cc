@@ -83,4 +83,26 @@ bool isHopByHopHeader(std::string_view n) {
          n == "upgrade" || n == "te" || n == "trailer" || n == "proxy-authenticate" || n == "proxy-authorization";
 }
 
+void removeConnectionNominatedHeaders(HeaderMap& headers, bool keep_upgrade) {
+  std::vector<std::string> nominated;
+  for (std::string_view value : headers.getAll("connection")) {
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      std::string_view token = value.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      std::string name = lower(token);
+      // Pseudo-headers and the framing fields are never removed this way: a
+      // client must not be able to strip :authority or content-length.
+      if (!name.empty() && name[0] != ':' && name != "connection" && name != "content-length" &&
+          name != "transfer-encoding" && name != "host" && !(keep_upgrade && name == "upgrade")) {
+        nominated.push_back(std::move(name));
+      }
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  for (const auto& name : nominated) headers.remove(name);
+}
+
 }  // namespace remora::http

@@ -63,4 +63,9 @@ using HeaderMapPtr = std::unique_ptr<HeaderMap>;
 // HTTP/2-forbidden connection-specific ones. `te: trailers` is kept by callers.
 bool isHopByHopHeader(std::string_view lower_name);
 
+// Removes the fields a Connection header names (RFC 9110 7.6.1: they describe
+// this hop only and must not be forwarded). `keep_upgrade` keeps Upgrade for
+// a tunnel being set up. The Connection field itself is left to the caller.
+void removeConnectionNominatedHeaders(HeaderMap& headers, bool keep_upgrade);
+
 }  // namespace remora::http

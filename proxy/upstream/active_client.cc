@@ -114,6 +114,9 @@ ActiveClient::~ActiveClient() {
 
 bool ActiveClient::canCreateStream() const {
   if (draining_ || must_close_ || state_ != State::kReady) return false;
+  // The cluster's cap applies even when the peer would allow more: the pool
+  // opens connections on that assumption.
+  if (streams_.size() >= pool_.streamsPerConnection()) return false;
   return codec_->canCreateStream();
 }
 

@@ -119,6 +119,7 @@ Status Http1ClientCodec::processInput() {
 void Http1ClientCodec::onResponseHead() {
   const Http1Parser::Head& head = parser_.head();
   HeaderMapPtr headers = parser_.takeHeaders();
+  removeConnectionNominatedHeaders(*headers, /*keep_upgrade=*/headers->status() == 101);
   if (head.informational) {
     if (StreamCallbacks* cb = streamCallbacks()) cb->onInformational(std::move(headers));
     return;

@@ -101,6 +101,7 @@ Status Http1ServerCodec::processInput() {
 void Http1ServerCodec::onRequestHead() {
   const Http1Parser::Head& head = parser_.head();
   HeaderMapPtr headers = parser_.takeHeaders();
+  removeConnectionNominatedHeaders(*headers, /*keep_upgrade=*/head.upgrade);
   request_ = RequestState{};
   request_.version = head.version;
   request_.keep_alive = head.keep_alive;

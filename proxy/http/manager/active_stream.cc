@@ -1,10 +1,20 @@
 #include "proxy/http/manager/active_stream.h"
 
+#include <cctype>
 #include <string>
 
 #include "proxy/http/manager/connection_manager.h"
 
 namespace remora::http::manager {
+namespace {
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+}  // namespace
 
 uint32_t localReplyStatus(base::Error reason) {
   using base::Error;
@@ -68,7 +78,7 @@ void ActiveStream::onHeaders(HeaderMapPtr headers, bool end_stream) {
   is_head_ = headers->method() == "HEAD";
   // We answer 100-continue ourselves and strip the expectation, so the client
   // sends its body right away while we pick and connect to an upstream.
-  if (auto expect = headers->get("expect"); expect && (*expect == "100-continue" || *expect == "100-Continue")) {
+  if (auto expect = headers->get("expect"); expect && equalsIgnoreCase(*expect, "100-continue")) {
     headers->remove("expect");
     if (!end_stream) {
       HeaderMap cont;

@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/upstream/load_balancer.h"
+
+using remora::net::Address;
+using remora::upstream::Host;
+using remora::upstream::LoadBalancerContext;
+using remora::upstream::RoundRobinLoadBalancer;
+
+namespace {
+
+// Hosts named a, b, c... on ports 8001, 8002...; the balancer picks among them.
+struct Hosts {
+  explicit Hosts(const std::vector<uint32_t>& weights) {
+    for (size_t i = 0; i < weights.size(); ++i) {
+      auto address = Address::fromIpPort("127.0.0.1", static_cast<uint16_t>(8001 + i));
+      REQUIRE(address);
+      hosts.push_back(std::make_unique<Host>(*address, weights[i]));
+    }
+  }
+  std::vector<Host*> raw() const {
+    std::vector<Host*> out;
+    for (const auto& h : hosts) out.push_back(h.get());
+    return out;
+  }
+  char letter(const Host* h) const {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (hosts[i].get() == h) return static_cast<char>('a' + i);
+    }
+    return '?';
+  }
+  std::vector<std::unique_ptr<Host>> hosts;
+};
+
+std::string picks(RoundRobinLoadBalancer& lb, const Hosts& hosts, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += hosts.letter(lb.pick(LoadBalancerContext{}));
+  return out;
+}
+
+uint32_t sum(const std::vector<uint32_t>& weights) {
+  uint32_t total = 0;
+  for (uint32_t w : weights) total += w;
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("round robin over equal weights cycles through the hosts in order", "[upstream][lb]") {
+  Hosts hosts({1, 1, 1});
+  RoundRobinLoadBalancer lb(hosts.raw());
+  CHECK(picks(lb, hosts, 9) == "abcabcabc");
+}
+
+TEST_CASE("round robin over equal weights above one still cycles one pick per host", "[upstream][lb]") {
+  Hosts hosts({7, 7});
+  RoundRobinLoadBalancer lb(hosts.raw());
+  CHECK(picks(lb, hosts, 6) == "ababab");
+}
+
+TEST_CASE("round robin with no hosts picks nothing", "[upstream][lb]") {
+  RoundRobinLoadBalancer lb({});
+  CHECK(lb.pick(LoadBalancerContext{}) == nullptr);
+}
+
+TEST_CASE("smooth weighted round robin gives every host exactly its weight per cycle", "[upstream][lb]") {
+  const std::vector<std::vector<uint32_t>> cases = {{5, 1, 1}, {3, 2, 1}, {4, 3, 2, 1}, {10, 1}, {7, 3}, {2, 1, 1, 4}};
+  for (const auto& weights : cases) {
+    Hosts hosts(weights);
+    RoundRobinLoadBalancer lb(hosts.raw());
+    const uint32_t total = sum(weights);
+    const size_t cycles = 4;
+    std::map<char, uint32_t> counts;
+    for (char c : picks(lb, hosts, cycles * total)) ++counts[c];
+    for (size_t i = 0; i < weights.size(); ++i) {
+      INFO("host " << static_cast<char>('a' + i) << " of weights case starting " << weights.front());
+      CHECK(counts[static_cast<char>('a' + i)] == cycles * weights[i]);
+    }
+  }
+}
+
+TEST_CASE("smooth weighted round robin interleaves hosts instead of sending bursts", "[upstream][lb]") {
+  // The nginx reference sequence for weights 5,1,1: the heavy host never
+  // takes more than two picks in a row within a cycle (plain weighted round
+  // robin would send "aaaaabc").
+  {
+    Hosts hosts({5, 1, 1});
+    RoundRobinLoadBalancer lb(hosts.raw());
+    CHECK(picks(lb, hosts, 14) == "aabacaaaabacaa");
+  }
+  {
+    Hosts hosts({4, 3, 2, 1});
+    RoundRobinLoadBalancer lb(hosts.raw());
+    CHECK(picks(lb, hosts, 10) == "abcabdacba");
+  }
+}
+
+TEST_CASE("smooth weighted round robin keeps each host within one pick of its share at every point",
+          "[upstream][lb]") {
+  const std::vector<std::vector<uint32_t>> cases = {{5, 1, 1}, {3, 2, 1}, {4, 3, 2, 1}, {10, 1}, {7, 3}};
+  for (const auto& weights : cases) {
+    Hosts hosts(weights);
+    RoundRobinLoadBalancer lb(hosts.raw());
+    const uint32_t total = sum(weights);
+    const std::string seq = picks(lb, hosts, 3 * total);
+    std::vector<uint32_t> counts(weights.size(), 0);
+    for (size_t n = 1; n <= seq.size(); ++n) {
+      ++counts[static_cast<size_t>(seq[n - 1] - 'a')];
+      for (size_t i = 0; i < weights.size(); ++i) {
+        const double share = static_cast<double>(n) * weights[i] / total;
+        INFO("after " << n << " picks of " << seq << ", host " << static_cast<char>('a' + i));
+        CHECK(std::fabs(counts[i] - share) < 1.0);
+      }
+    }
+    // Within one cycle no host runs longer than its weight over everyone
+    // else's, rounded up: the other hosts' picks split its runs evenly.
+    const std::string cycle = seq.substr(0, total);
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const char c = static_cast<char>('a' + i);
+      const uint32_t bound = (weights[i] + (total - weights[i]) - 1) / (total - weights[i]);
+      size_t run = 0;
+      size_t longest = 0;
+      for (char x : cycle) {
+        run = x == c ? run + 1 : 0;
+        longest = std::max(longest, run);
+      }
+      INFO("cycle " << cycle << ", host " << c);
+      CHECK(longest <= bound);
+    }
+  }
+}
