@@ -36,7 +36,13 @@ class LoopFixture {
   // or `deadline` passes. Returns done().
   bool runUntil(const std::function<bool()>& done, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
     bool timed_out = false;
-    TimerPtr timer = dispatcher_->createTimer([&] { timed_out = true; });
+    // uv_stop: a deadline that fires in an iteration's timer phase must not
+    // leave that same iteration blocked in poll waiting for I/O that never comes.
+    uv_update_time(dispatcher_->uvLoop());
+    TimerPtr timer = dispatcher_->createTimer([&] {
+      timed_out = true;
+      uv_stop(dispatcher_->uvLoop());
+    });
     timer->enable(deadline);
     while (!done() && !timed_out) uv_run(dispatcher_->uvLoop(), UV_RUN_ONCE);
     return done();
@@ -45,7 +51,11 @@ class LoopFixture {
   // Runs the loop for `duration` whatever happens (to show something does NOT happen).
   void runFor(std::chrono::milliseconds duration) {
     bool elapsed = false;
-    TimerPtr timer = dispatcher_->createTimer([&] { elapsed = true; });
+    uv_update_time(dispatcher_->uvLoop());
+    TimerPtr timer = dispatcher_->createTimer([&] {
+      elapsed = true;
+      uv_stop(dispatcher_->uvLoop());
+    });
     timer->enable(duration);
     while (!elapsed) uv_run(dispatcher_->uvLoop(), UV_RUN_ONCE);
   }
