@@ -33,6 +33,9 @@ std::atomic<long> g_allocations{0};
 constexpr bool kCountsAllocations = false;
 #else
 constexpr bool kCountsAllocations = true;
+// These replace the global operators, so malloc/free do pair up; GCC 12 at
+// -O2 cannot see that and warns about every inlined delete.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
