@@ -138,10 +138,12 @@ class Buffer {
       v_.clear();
       head_ = 0;
     }
-    auto begin() { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
-    auto end() { return v_.end(); }
-    auto begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
-    auto end() const { return v_.end(); }
+    // Spelled-out types: forEachSlice() above uses them before this class is
+    // complete, which clang refuses for deduced return types.
+    std::vector<Slice>::iterator begin() { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    std::vector<Slice>::iterator end() { return v_.end(); }
+    std::vector<Slice>::const_iterator begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    std::vector<Slice>::const_iterator end() const { return v_.end(); }
 
    private:
     std::vector<Slice> v_;
