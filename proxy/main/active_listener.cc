@@ -29,7 +29,6 @@ class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::Def
     http::SniffResult r = http::sniff(bytes_);
     if (r == http::SniffResult::kNeedMoreData && !end_stream) return;
     if (r == http::SniffResult::kNeedMoreData) r = http::SniffResult::kOpaque;
-    eof_ = end_stream;
     finish(r);
   }
   void onEvent(net::ConnectionEvent event) override {
@@ -55,7 +54,6 @@ class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::Def
   net::Buffer bytes_;
   net::TimerPtr timer_;
   bool done_ = false;
-  bool eof_ = false;
 };
 
 ActiveListener::ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot,

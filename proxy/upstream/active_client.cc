@@ -143,10 +143,8 @@ void ActiveClient::onStreamFinished(PoolStream& stream, bool reusable) {
 void ActiveClient::afterDispatch() {
   if (state_ == State::kClosed) return;
   if (must_close_ || (draining_ && streams_.empty())) {
-    if (streams_.empty() || must_close_) {
-      close();
-      return;
-    }
+    close();
+    return;
   }
   if (streams_.empty()) onIdle();
   pool_.processPending();

@@ -53,14 +53,9 @@ void ConnectionPool::processPending() {
     }
   }
   while (!pending_.empty() && pending_.size() > static_cast<size_t>(connecting_) * streamsPerConnection()) {
-    if (clients_.size() >= settings_.max_connections) {
-      if (connecting_ == 0) {
-        // Every connection is busy and no new one may be opened: the requests
-        // wait for a stream to end (HTTP/1) unless the queue overflows.
-        break;
-      }
-      break;
-    }
+    // At max_connections the requests wait for a stream to end (HTTP/1) or a
+    // connection to come up, unless the queue overflows.
+    if (clients_.size() >= settings_.max_connections) break;
     openConnection();
   }
 }

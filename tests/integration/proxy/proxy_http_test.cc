@@ -92,8 +92,7 @@ TEST_CASE("a request with no matching route gets 404 with the reason", "[integra
 }
 
 TEST_CASE("an upstream that refuses connections gets 503 naming the failure", "[integration][proxy]") {
-  // Bind a port and close it, so nothing listens there.
-  auto dead = harness::RawConnection::connect("127.0.0.1:1", 100ms);
+  // Port 1 on loopback: nothing listens there (tcpmux is not served here).
   auto proxy = startProxy(itest::bootstrapYaml({itest::httpListenerYaml({.routes = kRouteAll})},
                                                {itest::clusterYaml({.endpoints = {"127.0.0.1:1"}})}));
   auto r = curl({"-i", "http://" + listener(*proxy) + "/"});
