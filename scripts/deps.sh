@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package that Remora's build, tests and benchmarks need.
-# Idempotent and non-interactive: packages already present are skipped, so a
-# second run costs one dpkg query per package and no network.
+# Installs every Debian package that Remora's build, tests and benchmarks need,
+# then the xDS test server's node modules (npm ci from the committed lockfile).
+# Idempotent and non-interactive: what is present is skipped, so a second run
+# costs one dpkg query per package and no network.
 set -euo pipefail
 
 PACKAGES=(
@@ -22,7 +23,17 @@ PACKAGES=(
   python3 procps iproute2 openssl
   # promtool checks our Prometheus exposition output in unit tests
   prometheus
+  # the integration harness reads the xDS test server's JSON (XdsServerProcess)
+  nlohmann-json3-dev
 )
+# Node runs tests/integration/xds_server (an xDS server on Envoy's official
+# protos). Debian's nodejs only when there is no node at all: a CI image's
+# newer Node (which brings its own npm) is kept, never downgraded.
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,18 +44,29 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts services on install; tests start their own instances on port 0.
+  for svc in haproxy nginx prometheus; do
+    if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+    $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian starts services on install; tests start their own instances on port 0.
-for svc in haproxy nginx prometheus; do
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
-  $SUDO service "$svc" stop >/dev/null 2>&1 || true
-done
+# Test setup, not the build: the xDS test server's node modules, exactly as
+# the committed lockfile pins them (node_modules itself is never committed).
+# Re-run when missing or older than the lockfile.
+XDS_SERVER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/xds_server"
+if [ ! -d "$XDS_SERVER_DIR/node_modules" ] || [ "$XDS_SERVER_DIR/package-lock.json" -nt "$XDS_SERVER_DIR/node_modules" ]; then
+  echo "deps: npm ci in $XDS_SERVER_DIR"
+  npm ci --prefix "$XDS_SERVER_DIR" --no-audit --no-fund
+  touch "$XDS_SERVER_DIR/node_modules"
+else
+  echo "deps: xds_server node modules up to date"
+fi
 echo "deps: done"

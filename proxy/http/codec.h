@@ -149,6 +149,10 @@ class ClientCodecCallbacks {
   virtual void onGoAway() {}
   // HTTP/2 SETTINGS changed the number of streams we may open.
   virtual void onMaxConcurrentStreams(uint32_t max_streams) {}
+  // The peer acknowledged a PING sent by ClientCodec::sendPing() (HTTP/2
+  // only). Keepalive logic (the proxy's gRPC client) counts it as proof the
+  // peer still reads; called inside dispatch().
+  virtual void onPingAck() {}
 };
 
 class ClientCodec {
@@ -169,6 +173,11 @@ class ClientCodec {
   virtual Protocol protocol() const = 0;
   virtual void onTransportAboveHighWatermark() = 0;
   virtual void onTransportBelowLowWatermark() = 0;
+  // Queues an HTTP/2 PING (sent with this call's write); its ACK comes back
+  // as ClientCodecCallbacks::onPingAck(). False when the protocol has no
+  // PING (HTTP/1) or the connection has failed: the caller treats the peer
+  // as unreachable or skips keepalive.
+  virtual bool sendPing() { return false; }
 };
 
 }  // namespace remora::http

@@ -21,7 +21,7 @@ class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::Def
       parent_.router_counters_.sniff_timeouts.inc();
       finish(http::SniffResult::kOpaque);
     });
-    timer_->enable(parent_.snapshot_.config->listener_filters_timeout);
+    timer_->enable(parent_.config().listener_filters_timeout);
   }
 
   void onData(net::Buffer& data, bool end_stream) override {
@@ -59,23 +59,31 @@ class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::Def
 ActiveListener::ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot,
                                upstream::ClusterManager& clusters, router::Random& random,
                                observability::WorkerStats& stats, const ProxyFamilies& families)
-    : dispatcher_(dispatcher), snapshot_(std::move(snapshot)), clusters_(clusters),
-      http_counters_(makeManagerCounters(stats, families, snapshot_.config->name)),
-      router_counters_(makeRouterCounters(stats, families, snapshot_.config->name)),
-      tcp_counters_(makeTcpCounters(stats, families, snapshot_.config->name)) {
-  const auto& l = *snapshot_.config;
-  const size_t chains = l.filter_chains.size() + (l.default_filter_chain ? 1 : 0);
-  for (size_t i = 0; i < chains; ++i) {
-    const FilterChain& chain = chainAt(static_cast<int>(i));
+    : dispatcher_(dispatcher), clusters_(clusters), random_(random),
+      http_counters_(makeManagerCounters(stats, families, snapshot.config->name)),
+      router_counters_(makeRouterCounters(stats, families, snapshot.config->name)),
+      tcp_counters_(makeTcpCounters(stats, families, snapshot.config->name)) {
+  current_ = makeChains(std::move(snapshot));
+}
+
+std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::ListenerSnapshot snapshot) {
+  auto chains = std::make_shared<Chains>();
+  chains->snapshot = std::move(snapshot);
+  const auto& l = *chains->snapshot.config;
+  const size_t count = l.filter_chains.size() + (l.default_filter_chain ? 1 : 0);
+  for (size_t i = 0; i < count; ++i) {
+    const FilterChain& chain = i < l.filter_chains.size() ? l.filter_chains[i] : *l.default_filter_chain;
     if (const auto* hcm = std::get_if<HttpConnectionManager>(&chain.filter)) {
-      factories_.push_back(std::make_unique<router::RouterFilterFactory>(
-          snapshot_.route_tables[i], clusters_, random, router_counters_, hcm->websocket_upgrade, hcm->connect_upgrade));
-      manager_settings_.push_back(http::manager::managerSettingsFor(*hcm));
+      chains->factories.push_back(std::make_unique<router::RouterFilterFactory>(
+          chains->snapshot.route_tables[i], clusters_, random_, router_counters_, hcm->websocket_upgrade,
+          hcm->connect_upgrade));
+      chains->manager_settings.push_back(http::manager::managerSettingsFor(*hcm));
     } else {
-      factories_.push_back(nullptr);
-      manager_settings_.emplace_back();
+      chains->factories.push_back(nullptr);
+      chains->manager_settings.emplace_back();
     }
   }
+  return chains;
 }
 
 ActiveListener::~ActiveListener() {
@@ -83,8 +91,39 @@ ActiveListener::~ActiveListener() {
   sessions_.clear();
 }
 
+void ActiveListener::update(config::ListenerSnapshot snapshot) {
+  if (*snapshot.config == *current_->snapshot.config) {
+    // Same listener, new route tables (RDS): swapped under every connection.
+    for (size_t i = 0; i < current_->factories.size(); ++i) {
+      if (current_->factories[i] && i < snapshot.route_tables.size() && snapshot.route_tables[i]) {
+        current_->factories[i]->setRoutes(snapshot.route_tables[i]);
+      }
+    }
+    current_->snapshot = std::move(snapshot);
+    return;
+  }
+  current_ = makeChains(std::move(snapshot));
+  // Connections on the old chains finish what they are doing and close; new
+  // connections (and the clients' retries) land on the new chains.
+  std::vector<net::DeferredDeletable*> old;
+  for (auto& s : sessions_) {
+    if (s.chains != current_) old.push_back(s.object.get());
+  }
+  for (auto* s : old) {
+    if (auto* m = dynamic_cast<http::manager::ConnectionManager*>(s)) m->drain();
+  }
+}
+
+namespace {
+// Members are destroyed in reverse order: the session before its chains.
+struct RetiredSession : net::DeferredDeletable {
+  std::shared_ptr<void> chains;
+  std::unique_ptr<net::DeferredDeletable> object;
+};
+}  // namespace
+
 const FilterChain& ActiveListener::chainAt(int index) const {
-  const auto& l = *snapshot_.config;
+  const auto& l = *current_->snapshot.config;
   if (static_cast<size_t>(index) < l.filter_chains.size()) return l.filter_chains[index];
   return *l.default_filter_chain;
 }
@@ -97,7 +136,7 @@ base::Status ActiveListener::bind(const net::Address& address) {
 }
 
 bool ActiveListener::needsSniffing() const {
-  const auto& l = *snapshot_.config;
+  const auto& l = *current_->snapshot.config;
   for (const auto& c : l.filter_chains) {
     if (!c.match.transport_protocol.empty() || !c.match.application_protocols.empty()) return true;
   }
@@ -112,10 +151,10 @@ void ActiveListener::onAccept(net::ConnectionPtr connection) {
     dispatcher_.deferredDelete(std::move(connection));
     return;
   }
-  connection->setBufferLimits(snapshot_.config->per_connection_buffer_limit_bytes);
+  connection->setBufferLimits(current_->snapshot.config->per_connection_buffer_limit_bytes);
   if (needsSniffing()) {
     auto sniffer = std::make_unique<Sniffer>(*this, std::move(connection));
-    sessions_.push_back(std::move(sniffer));
+    sessions_.push_back({std::move(sniffer), current_});
     return;
   }
   net::Buffer none;
@@ -128,7 +167,7 @@ int ActiveListener::chooseChain(bool tls, int sniffed) const {
   std::string_view app;
   if (result == http::SniffResult::kHttp1) app = "http/1.1";
   if (result == http::SniffResult::kHttp2) app = "h2c";
-  const auto& l = *snapshot_.config;
+  const auto& l = *current_->snapshot.config;
   int best = -1;
   int best_score = -1;
   for (size_t i = 0; i < l.filter_chains.size(); ++i) {
@@ -178,11 +217,11 @@ void ActiveListener::startChain(int index, net::ConnectionPtr connection, net::B
     }
     const bool auto_detect = hcm->codec_type == HttpConnectionManager::CodecType::kAuto &&
                              static_cast<http::SniffResult>(sniffed) == http::SniffResult::kNeedMoreData;
-    auto session = std::make_unique<http::manager::ConnectionManager>(std::move(connection), protocol, auto_detect,
-                                                          manager_settings_[index], *factories_[index],
-                                                          http_counters_, *this);
+    auto session = std::make_unique<http::manager::ConnectionManager>(
+        std::move(connection), protocol, auto_detect, current_->manager_settings[index], *current_->factories[index],
+        http_counters_, *this);
     auto* raw = session.get();
-    sessions_.push_back(std::move(session));
+    sessions_.push_back({std::move(session), current_});
     raw->start(initial);
     return;
   }
@@ -190,14 +229,19 @@ void ActiveListener::startChain(int index, net::ConnectionPtr connection, net::B
   auto session = std::make_unique<router::TcpProxySession>(std::move(connection), clusters_.get(tcp.cluster),
                                                            tcp.idle_timeout, tcp_counters_, *this);
   auto* raw = session.get();
-  sessions_.push_back(std::move(session));
+  sessions_.push_back({std::move(session), current_});
   raw->start(initial);
 }
 
 void ActiveListener::release(net::DeferredDeletable& session) {
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-    if (it->get() == &session) {
-      dispatcher_.deferredDelete(std::move(*it));
+    if (it->object.get() == &session) {
+      // The session may still be on the stack, using its chains: both go to
+      // the deferred-delete queue together, the session destroyed first.
+      auto retired = std::make_unique<RetiredSession>();
+      retired->chains = std::move(it->chains);
+      retired->object = std::move(it->object);
+      dispatcher_.deferredDelete(std::move(retired));
       sessions_.erase(it);
       return;
     }
@@ -210,7 +254,7 @@ void ActiveListener::drain() {
   // fail fast with ECONNREFUSED, so callers retry elsewhere at once.
   listener_.reset();
   std::vector<net::DeferredDeletable*> all;
-  for (auto& s : sessions_) all.push_back(s.get());
+  for (auto& s : sessions_) all.push_back(s.object.get());
   for (auto* s : all) {
     if (auto* m = dynamic_cast<http::manager::ConnectionManager*>(s)) m->drain();
   }

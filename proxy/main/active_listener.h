@@ -5,6 +5,16 @@
 // connection to an HTTP connection manager or a TCP proxy session, which it
 // then owns until they close.
 //
+// A new config for the same listener (same name and address) is applied in
+// place, without closing the socket, so no connection is refused or lost in
+// the switch:
+//   - only the route tables changed (RDS): every connection, old and new, routes
+//     its next request by the new tables; requests in flight keep theirs;
+//   - anything else changed: new connections get the new filter chains, and
+//     connections on the old ones drain (GOAWAY / Connection: close). Each
+//     session holds its generation of chains, which lives until its last
+//     session ends.
+//
 // Worker-local.
 #pragma once
 
@@ -28,10 +38,14 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
                  router::Random& random, observability::WorkerStats& stats, const ProxyFamilies& families);
   ~ActiveListener() override;
 
+  // A new config for this listener (same name and address); see above.
+  void update(config::ListenerSnapshot snapshot);
+
   // Binds to `address` (port 0 on the first worker; the resolved port on the others).
   base::Status bind(const net::Address& address);
   const net::Address& localAddress() const { return listener_->localAddress(); }
-  const std::string& name() const { return snapshot_.config->name; }
+  const std::string& name() const { return current_->snapshot.config->name; }
+  const xds::resources::Listener& config() const { return *current_->snapshot.config; }
 
   // Stops accepting and drains every HTTP connection (GOAWAY / Connection: close).
   void drain();
@@ -48,6 +62,18 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
 
  private:
   class Sniffer;
+  // One generation of this listener's config: the chains and what serves them.
+  struct Chains {
+    config::ListenerSnapshot snapshot;
+    // Per chain: the HTTP stream handler factory (router), or null for TCP.
+    std::vector<std::unique_ptr<router::RouterFilterFactory>> factories;
+    std::vector<http::manager::ManagerSettings> manager_settings;
+  };
+  struct Session {
+    std::unique_ptr<net::DeferredDeletable> object;
+    std::shared_ptr<Chains> chains;  // keeps the generation it was started on
+  };
+  std::shared_ptr<Chains> makeChains(config::ListenerSnapshot snapshot);
   // -1 when no chain matches.
   int chooseChain(bool tls, int sniffed_protocol) const;
   bool needsSniffing() const;
@@ -55,16 +81,14 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   const xds::resources::FilterChain& chainAt(int index) const;
 
   net::Dispatcher& dispatcher_;
-  config::ListenerSnapshot snapshot_;
   upstream::ClusterManager& clusters_;
+  router::Random& random_;
   http::manager::ManagerCounters http_counters_;
   router::RouterCounters router_counters_;
   router::TcpProxyCounters tcp_counters_;
   net::ListenerPtr listener_;
-  // Per chain: the HTTP stream handler factory (router), or null for TCP.
-  std::vector<std::unique_ptr<router::RouterFilterFactory>> factories_;
-  std::vector<http::manager::ManagerSettings> manager_settings_;
-  std::list<std::unique_ptr<net::DeferredDeletable>> sessions_;
+  std::shared_ptr<Chains> current_;
+  std::list<Session> sessions_;
   bool draining_ = false;
 };
 

@@ -76,6 +76,16 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
   f.server_draining = d.gauge("remora_server_draining", "1 while the proxy drains before exiting.", {});
   f.server_start_time = d.gauge("remora_server_start_time_seconds", "Unix time the proxy started.", {});
   f.server_workers = d.gauge("remora_server_workers", "Worker threads.", {});
+  f.xds_updates = d.counter("remora_xds_updates",
+                            "xDS responses accepted (ACK) or rejected (NACK), by resource type.", {"type", "result"});
+  f.xds_resources = d.gauge("remora_xds_resources", "xDS resources held, by resource type.", {"type"});
+  f.xds_connected = d.gauge("remora_xds_connected", "1 while the ADS stream to the control plane is up.", {});
+  f.xds_stream_failures =
+      d.counter("remora_xds_stream_failures", "ADS streams that failed or could not be opened.", {});
+  f.xds_last_update = d.gauge("remora_xds_last_update_timestamp_seconds",
+                              "Unix time the last xDS update was accepted (0: never).", {});
+  f.xds_config_age = d.gauge("remora_xds_config_age_seconds",
+                             "Seconds since the last accepted xDS update, refreshed on scrape (-1: none yet).", {});
   if (!d.status) return d.status.error();
   return f;
 }

@@ -53,6 +53,13 @@ struct ProxyFamilies {
   observability::GaugeFamily server_draining;
   observability::GaugeFamily server_start_time;
   observability::GaugeFamily server_workers;
+  // The xDS client (main thread).
+  observability::CounterFamily xds_updates;  // + type, result
+  observability::GaugeFamily xds_resources;  // + type
+  observability::GaugeFamily xds_connected;
+  observability::CounterFamily xds_stream_failures;
+  observability::GaugeFamily xds_last_update;
+  observability::GaugeFamily xds_config_age;
 };
 
 // Fails only on a programming error (a bad or duplicate name).

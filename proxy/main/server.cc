@@ -35,35 +35,36 @@ base::Status Server::start() {
   auto bootstrap = std::make_shared<const xds::resources::Bootstrap>(std::move(loaded->bootstrap));
   auto snapshot = config::buildSnapshot(bootstrap, 1);
   if (!snapshot) return snapshot.error();
-  snapshot_ = *snapshot;
 
-  // Workers bind their listeners before their loops start: the first binds
-  // the configured addresses (port 0 resolves here), the others join the same
-  // ports through SO_REUSEPORT.
+  // Workers bind their listeners before their loops start: the main thread
+  // resolves each listener's port (port 0 included) and every worker binds
+  // its own SO_REUSEPORT socket to it.
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     threads_.push_back(std::make_unique<net::WorkerThread>("worker-" + std::to_string(i)));
     auto& shard = stats_.addShard("worker-" + std::to_string(i));
     workers_.push_back(std::make_unique<Worker>(threads_.back()->dispatcher(), i, shard, families_));
-    if (auto s = workers_.back()->initialize(snapshot_, listener_addresses_); !s) return s;
   }
+  if (auto s = publish(*snapshot); !s) return s;
   for (size_t i = 0; i < threads_.size(); ++i) {
     Worker* w = workers_[i].get();
     // The worker's connections and timers close on its own thread, while its
     // loop can still run their close callbacks.
     threads_[i]->start([](net::Dispatcher&) {}, [w](net::Dispatcher&) { w->shutdown(); });
   }
+  workers_running_ = true;
 
   admin_ = std::make_unique<admin::AdminServer>(main_);
   registerAdminEndpoints();
-  const auto& a = snapshot_->bootstrap->admin.address;
+  const auto& a = bootstrap->admin.address;
   auto admin_address = net::Address::fromIpPort(a.address, static_cast<uint16_t>(a.port));
   if (!admin_address) return base::fail(admin_address.error().code, "admin.address: " + admin_address.error().message);
   if (auto s = admin_->bind(*admin_address); !s) return s;
 
   signals_.push_back(main_.listenForSignal(SIGTERM, [this] { beginDrain("SIGTERM"); }));
   signals_.push_back(main_.listenForSignal(SIGINT, [this] { beginDrain("SIGINT"); }));
+  if (auto s = startXds(loaded->proto.node()); !s) return s;
   ready_ = true;
-  ready_gauge_.set(1);
+  refreshGauges();
 
   if (!options_.admin_address_path.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a line.
@@ -76,6 +77,154 @@ base::Status Server::start() {
   spdlog::info("remora-proxy ready: admin {} with {} listener(s) on {} worker(s)", admin_->localAddress().toString(),
                listener_addresses_.size(), workers_.size());
   return {};
+}
+
+base::Status Server::publish(std::shared_ptr<const config::Snapshot> snapshot) {
+  // Draining workers must not open new listeners.
+  if (draining_) return base::fail(base::Error::kDraining, "the proxy is draining; config updates are not applied");
+  Worker::ListenerAddresses addresses;
+  auto reservations = std::make_shared<std::vector<net::PortReservation>>();
+  for (const auto& ls : snapshot->listeners) {
+    const auto& l = *ls.config;
+    const xds::resources::Listener* running = nullptr;
+    if (snapshot_) {
+      for (const auto& r : snapshot_->listeners) {
+        if (r.config->name == l.name) running = r.config.get();
+      }
+    }
+    auto bound = listener_addresses_.find(l.name);
+    if (running != nullptr && running->address == l.address && bound != listener_addresses_.end()) {
+      addresses.emplace(l.name, bound->second);
+      continue;
+    }
+    auto configured = net::Address::fromIpPort(l.address.address, static_cast<uint16_t>(l.address.port));
+    if (!configured) return base::fail(configured.error().code, "listener '" + l.name + "': " + configured.error().message);
+    auto reserved = net::PortReservation::reserve(*configured);
+    if (!reserved) return base::fail(reserved.error().code, "listener '" + l.name + "': " + reserved.error().message);
+    addresses.emplace(l.name, reserved->address());
+    reservations->push_back(std::move(*reserved));
+  }
+  snapshot_ = snapshot;
+  listener_addresses_ = addresses;
+
+  if (!workers_running_) {
+    for (auto& w : workers_) {
+      if (auto s = w->apply(snapshot, addresses); !s) return s;
+    }
+    return {};
+  }
+  // The reservations are released once every worker has bound its sockets.
+  auto pending = std::make_shared<size_t>(workers_.size());
+  net::Dispatcher* main = &main_;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    threads_[i]->dispatcher().post([w, snapshot, addresses, main, pending, reservations] {
+      if (auto s = w->apply(snapshot, addresses); !s) spdlog::error("applying config {}: {}", snapshot->version, s.message());
+      main->post([pending, reservations] {
+        if (--*pending == 0) reservations->clear();
+      });
+    });
+  }
+  return {};
+}
+
+base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
+  const auto& bootstrap = snapshot_->bootstrap;
+  if (!bootstrap->dynamic) return {};
+  const auto& d = *bootstrap->dynamic;
+  const xds::resources::Cluster* ads_cluster = nullptr;
+  for (const auto& c : bootstrap->clusters) {
+    if (c.name == d.ads_cluster) ads_cluster = &c;
+  }
+  // The converter guarantees a static cluster with an endpoint; checked again
+  // so a converter bug is an error message, not a crash.
+  if (ads_cluster == nullptr || ads_cluster->endpoints.empty()) {
+    return base::fail(base::Error::kInvalidArgument, "dynamic_resources: ADS cluster '" + d.ads_cluster + "' has no endpoint");
+  }
+  const auto& ep = ads_cluster->endpoints.front().address;
+  auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
+  if (!address) return base::fail(address.error().code, "ADS cluster '" + d.ads_cluster + "': " + address.error().message);
+
+  xds_cache_ = std::make_unique<config::XdsCache>(
+      bootstrap, snapshot_, [this](std::shared_ptr<const config::Snapshot> s) { return publish(std::move(s)); },
+      [] { return std::chrono::system_clock::now(); });
+  config::AdsClientOptions o;
+  o.address = *address;
+  o.authority = d.ads_cluster;
+  o.mode = d.api_type == xds::resources::DynamicResources::ApiType::kDelta ? xds::client::AdsMux::Mode::kDelta
+                                                                           : xds::client::AdsMux::Mode::kStateOfTheWorld;
+  o.node = node;
+  if (o.node.user_agent_name().empty()) o.node.set_user_agent_name("remora-proxy");
+  o.connect_timeout = ads_cluster->connect_timeout;
+  ads_ = std::make_unique<config::AdsClient>(main_, std::move(o), *xds_cache_, static_cast<config::AdsClientObserver&>(*this),
+                                              [this] { return random_(); });
+  ads_->start();
+  return {};
+}
+
+bool Server::isReady() const {
+  return ready_ && !draining_ && (!xds_cache_ || xds_cache_->initialized());
+}
+
+std::string Server::readinessText() const {
+  if (draining_) return "DRAINING\n";
+  if (!ready_) return "STARTING\n";
+  if (!xds_cache_) return "LIVE\n";
+  std::string text;
+  if (!xds_cache_->initialized()) {
+    text = "STARTING: waiting for config from the control plane: " + xds_cache_->waitingFor() + "\n";
+  } else {
+    text = "LIVE\n";
+  }
+  const auto now_sys = std::chrono::system_clock::now();
+  if (auto last = xds_cache_->lastUpdate()) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now_sys - *last).count();
+    text += "xds: last update accepted " + std::to_string(age) + " s ago\n";
+  }
+  if (ads_->connected()) {
+    text += "xds: connected\n";
+  } else {
+    const auto down = ads_->downSince() ? std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::steady_clock::now() - *ads_->downSince())
+                                              .count()
+                                        : 0;
+    text += "xds: control plane unreachable for " + std::to_string(down) + " s" +
+            (ads_->failure().empty() ? std::string() : " (" + ads_->failure() + ")") +
+            (xds_cache_->initialized() ? "; serving the last good config" : "") + "\n";
+  }
+  return text;
+}
+
+void Server::refreshGauges() {
+  ready_gauge_.set(isReady() ? 1 : 0);
+  if (!xds_cache_) return;
+  auto& m = stats_.mainStats();
+  if (auto last = xds_cache_->lastUpdate()) {
+    m.gauge(families_.xds_last_update).set(std::chrono::duration<double>(last->time_since_epoch()).count());
+    m.gauge(families_.xds_config_age)
+        .set(std::chrono::duration<double>(std::chrono::system_clock::now() - *last).count());
+  } else {
+    m.gauge(families_.xds_config_age).set(-1);
+  }
+  using xds::resources::ResourceType;
+  for (auto t : {ResourceType::kListener, ResourceType::kRouteConfiguration, ResourceType::kCluster,
+                 ResourceType::kClusterLoadAssignment}) {
+    m.gauge(families_.xds_resources, {xds::resources::shortTypeName(t)})
+        .set(static_cast<double>(xds_cache_->entries(t).size()));
+  }
+}
+
+void Server::onConnected(bool connected) {
+  stats_.mainStats().gauge(families_.xds_connected).set(connected ? 1 : 0);
+}
+
+void Server::onStreamFailure(const std::string&) { stats_.mainStats().counter(families_.xds_stream_failures).inc(); }
+
+void Server::onResponse(std::string_view type_url, bool accepted) {
+  auto type = xds::resources::resourceTypeOf(type_url);
+  const std::string_view name = type ? xds::resources::shortTypeName(*type) : std::string_view("unknown");
+  stats_.mainStats().counter(families_.xds_updates, {name, accepted ? "accepted" : "rejected"}).inc();
+  refreshGauges();
 }
 
 int Server::run() {
@@ -104,7 +253,7 @@ void Server::beginDrain(std::string why) {
   if (draining_) return;
   draining_ = true;
   ready_ = false;
-  ready_gauge_.set(0);
+  refreshGauges();
   draining_gauge_.set(1);
   spdlog::info("draining ({}): listeners stop accepting, in-flight requests get up to {} ms", why,
                options_.drain_time.count());
@@ -131,30 +280,36 @@ void Server::beginDrain(std::string why) {
 void Server::registerAdminEndpoints() {
   admin_->addHandler("/ready", "200 when serving, 503 while starting or draining", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {
-                       if (ready_) respond({200, "text/plain; charset=utf-8", "LIVE\n"});
-                       else respond({503, "text/plain; charset=utf-8", draining_ ? "DRAINING\n" : "STARTING\n"});
+                       respond({isReady() ? 200u : 503u, "text/plain; charset=utf-8", readinessText()});
                      });
   admin_->addHandler("/listeners", "listeners and their bound addresses (JSON)", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {
                        std::string body = "{\"listeners\":[";
-                       for (size_t i = 0; i < snapshot_->listeners.size(); ++i) {
-                         if (i) body += ",";
-                         body += "{\"name\":\"" + snapshot_->listeners[i].config->name + "\",\"address\":\"" +
-                                 listener_addresses_[i].toString() + "\"}";
+                       bool first = true;
+                       for (const auto& ls : snapshot_->listeners) {
+                         const auto& name = ls.config->name;
+                         auto bound = listener_addresses_.find(name);
+                         if (bound == listener_addresses_.end()) continue;
+                         if (!first) body += ",";
+                         first = false;
+                         body += "{\"name\":\"" + name + "\",\"address\":\"" + bound->second.toString() + "\"}";
                        }
                        body += "]}\n";
                        respond({200, "application/json", body});
                      });
   admin_->addHandler("/config_dump", "the running configuration (JSON)", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {
-                       respond({200, "application/json", configDumpJson(*snapshot_, config_json_)});
+                       respond({200, "application/json",
+                                configDumpJson(*snapshot_, config_json_, xds_cache_.get(), ads_.get())});
                      });
   admin_->addHandler("/stats", "counters and gauges, one per line", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {
+                       refreshGauges();
                        respond({200, "text/plain; charset=utf-8", stats_.renderPlain()});
                      });
   admin_->addHandler("/stats/prometheus", "metrics in Prometheus text format", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {
+                       refreshGauges();
                        respond({200, "text/plain; version=0.0.4; charset=utf-8", stats_.renderPrometheus()});
                      });
   admin_->addHandler("/quitquitquit", "drain and exit", true,

@@ -9,10 +9,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "proxy/admin/admin_server.h"
+#include "proxy/config/ads_client.h"
+#include "proxy/config/xds_cache.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/main/proxy_stats.h"
 #include "proxy/main/worker.h"
@@ -29,7 +32,7 @@ struct Options {
   std::chrono::milliseconds drain_time{5000};
 };
 
-class Server {
+class Server : private config::AdsClientObserver {
  public:
   explicit Server(Options options);
   ~Server();
@@ -38,7 +41,23 @@ class Server {
 
  private:
   base::Status start();
+  // Makes `snapshot` the running config: reserves the ports of new listeners
+  // (refusing the whole snapshot if one cannot be bound), then switches every
+  // worker to it. Before the workers' threads start this is synchronous.
+  base::Status publish(std::shared_ptr<const config::Snapshot> snapshot);
   void registerAdminEndpoints();
+  // Starts the ADS client when the bootstrap has dynamic_resources.
+  base::Status startXds(const envoy::config::core::v3::Node& node);
+  // Serving, not draining, and (with xDS) the first config has arrived.
+  bool isReady() const;
+  // /ready's body: the state, and with xDS how fresh the config is.
+  std::string readinessText() const;
+  // Gauges that are a function of time or of the xDS state.
+  void refreshGauges();
+  // config::AdsClientObserver
+  void onConnected(bool connected) override;
+  void onStreamFailure(const std::string& why) override;
+  void onResponse(std::string_view type_url, bool accepted) override;
   void beginDrain(std::string why);
   void stopWorkers();
 
@@ -51,8 +70,12 @@ class Server {
   std::string config_json_;  // the bootstrap as loaded, for /config_dump
   std::vector<std::unique_ptr<net::WorkerThread>> threads_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<net::Address> listener_addresses_;
+  Worker::ListenerAddresses listener_addresses_;
+  bool workers_running_ = false;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<config::XdsCache> xds_cache_;
+  std::unique_ptr<config::AdsClient> ads_;
+  std::mt19937_64 random_{std::random_device{}()};
   std::vector<net::SignalHandlerPtr> signals_;
   net::TimerPtr drain_deadline_;
   std::chrono::system_clock::time_point started_;

@@ -1,5 +1,6 @@
 #include "proxy/main/worker.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace remora::server {
@@ -15,40 +16,69 @@ Worker::~Worker() { shutdown(); }
 void Worker::shutdown() {
   // Connections (in listeners) use pools (in clusters): listeners go first.
   drain_poll_.reset();
+  sweep_timer_.reset();
   listeners_.clear();
+  retired_.clear();
   clusters_.reset();
 }
 
-base::Status Worker::initialize(std::shared_ptr<const config::Snapshot> snapshot,
-                                std::vector<net::Address>& addresses) {
+base::Status Worker::apply(std::shared_ptr<const config::Snapshot> snapshot, const ListenerAddresses& addresses) {
   snapshot_ = std::move(snapshot);
-  clusters_ = std::make_unique<upstream::ClusterManager>(
-      dispatcher_, [this](const std::string& cluster) { return makeClusterCounters(stats_, families_, cluster); });
+  if (!clusters_) {
+    clusters_ = std::make_unique<upstream::ClusterManager>(
+        dispatcher_, [this](const std::string& cluster) { return makeClusterCounters(stats_, families_, cluster); });
+  }
   clusters_->update(snapshot_->clusters);
-  const bool first = addresses.empty();
-  for (size_t i = 0; i < snapshot_->listeners.size(); ++i) {
-    const auto& ls = snapshot_->listeners[i];
-    net::Address address;
-    if (first) {
-      auto parsed = net::Address::fromIpPort(ls.config->address.address, static_cast<uint16_t>(ls.config->address.port));
-      if (!parsed) return base::fail(parsed.error().code, "listener '" + ls.config->name + "': " + parsed.error().message);
-      address = *parsed;
-    } else {
-      address = addresses[i];
+
+  base::Status first_error;
+  std::vector<std::unique_ptr<ActiveListener>> next;
+  for (const auto& ls : snapshot_->listeners) {
+    const std::string& name = ls.config->name;
+    auto where = addresses.find(name);
+    if (where == addresses.end()) continue;  // the main thread refused it
+    auto old = std::find_if(listeners_.begin(), listeners_.end(),
+                            [&](const auto& l) { return l && l->name() == name; });
+    if (old != listeners_.end() && (*old)->localAddress() == where->second) {
+      (*old)->update(ls);
+      next.push_back(std::move(*old));
+      continue;
     }
     auto listener = std::make_unique<ActiveListener>(dispatcher_, ls, *clusters_, random_, stats_, families_);
-    if (auto s = listener->bind(address); !s) {
-      return base::fail(s.code(), "listener '" + ls.config->name + "': " + s.message());
+    if (auto s = listener->bind(where->second); !s) {
+      if (first_error) first_error = base::fail(s.code(), "listener '" + name + "': " + s.message());
+      continue;
     }
-    if (first) addresses.push_back(listener->localAddress());
-    listeners_.push_back(std::move(listener));
+    next.push_back(std::move(listener));
   }
-  return {};
+  for (auto& l : listeners_) {
+    if (l) retire(std::move(l));
+  }
+  listeners_ = std::move(next);
+  if (!sweep_timer_) {
+    sweep_timer_ = dispatcher_.createTimer([this] {
+      sweep();
+      sweep_timer_->enable(std::chrono::seconds(1));
+    });
+    sweep_timer_->enable(std::chrono::seconds(1));
+  }
+  return first_error;
+}
+
+void Worker::retire(std::unique_ptr<ActiveListener> listener) {
+  listener->drain();
+  retired_.push_back(std::move(listener));
+}
+
+void Worker::sweep() {
+  retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [](const auto& l) { return l->sessionCount() == 0; }),
+                 retired_.end());
+  if (clusters_) clusters_->sweep();
 }
 
 size_t Worker::sessionCount() const {
   size_t n = 0;
   for (const auto& l : listeners_) n += l->sessionCount();
+  for (const auto& l : retired_) n += l->sessionCount();
   return n;
 }
 

@@ -7,6 +7,7 @@
 // dispatcher.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +26,16 @@ class Worker {
          const ProxyFamilies& families);
   ~Worker();
 
-  // Builds clusters and binds listeners. `addresses` holds one address per
-  // listener: the first worker binds the configured ones and writes back the
-  // kernel's choice for port 0; later workers bind those exact addresses.
-  base::Status initialize(std::shared_ptr<const config::Snapshot> snapshot, std::vector<net::Address>& addresses);
+  // Bound address per listener name, chosen by the main thread (the kernel's
+  // port for port 0, see net::PortReservation).
+  using ListenerAddresses = std::map<std::string, net::Address, std::less<>>;
+
+  // Switches to `snapshot`: clusters first (so routes never name a cluster
+  // that is not there yet), then listeners — added ones bind, changed ones
+  // update in place (see ActiveListener), removed ones stop accepting and
+  // drain. Requests in flight finish on the config they started with.
+  // Returns the first bind failure; the other listeners are still applied.
+  base::Status apply(std::shared_ptr<const config::Snapshot> snapshot, const ListenerAddresses& addresses);
 
   // Stops accepting, drains HTTP connections; `on_drained` runs (on this
   // thread) once no session is left.
@@ -40,6 +47,8 @@ class Worker {
 
  private:
   size_t sessionCount() const;
+  void retire(std::unique_ptr<ActiveListener> listener);
+  void sweep();
 
   net::Dispatcher& dispatcher_;
   uint32_t index_;
@@ -49,6 +58,10 @@ class Worker {
   const ProxyFamilies& families_;
   std::unique_ptr<upstream::ClusterManager> clusters_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  // Removed or moved listeners whose connections are still draining.
+  std::vector<std::unique_ptr<ActiveListener>> retired_;
+  // Frees retired listeners, clusters and hosts once their connections end.
+  net::TimerPtr sweep_timer_;
   net::TimerPtr drain_poll_;
 };
 

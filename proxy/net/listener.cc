@@ -18,7 +18,7 @@ base::Failure socketError(const char* call, const Address& address, int uv_error
 }
 
 // A socket made by hand: libuv 1.44 cannot set SO_REUSEPORT, so we create,
-// configure and bind it, then hand the fd to libuv.
+// configure and bind it, then hand the fd to libuv. backlog < 0: bind only.
 base::Result<int> openListeningSocket(const Address& address, bool reuse_port, int backlog) {
   if (address.sockaddrLength() == 0) {
     return base::fail(base::Error::kInvalidArgument, "listen: address is unspecified");
@@ -41,7 +41,7 @@ base::Result<int> openListeningSocket(const Address& address, bool reuse_port, i
     return failWith("setsockopt IPV6_V6ONLY");
   }
   if (::bind(fd, address.sockaddr(), address.sockaddrLength()) != 0) return failWith("bind");
-  if (::listen(fd, backlog) != 0) return failWith("listen");
+  if (backlog >= 0 && ::listen(fd, backlog) != 0) return failWith("listen");
   return fd;
 }
 
@@ -131,6 +131,33 @@ base::Result<std::unique_ptr<Listener>> Listener::bind(Dispatcher& dispatcher, c
   base::Status started = listener->start(*fd, address, backlog);
   if (!started) return started.error();
   return std::unique_ptr<Listener>(std::move(listener));
+}
+
+base::Result<PortReservation> PortReservation::reserve(const Address& address) {
+  base::Result<int> fd = openListeningSocket(address, /*reuse_port=*/true, /*backlog=*/-1);
+  if (!fd) return fd.error();
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(*fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    int err = -errno;
+    ::close(*fd);
+    return socketError("getsockname", address, err);
+  }
+  return PortReservation(*fd, Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)));
+}
+
+PortReservation& PortReservation::operator=(PortReservation&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    address_ = other.address_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+PortReservation::~PortReservation() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace remora::net

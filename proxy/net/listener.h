@@ -48,4 +48,31 @@ class Listener {
 };
 using ListenerPtr = std::unique_ptr<Listener>;
 
+// PortReservation: a bound but not listening SO_REUSEPORT socket. The main
+// thread takes one for a listener that arrives at runtime (xDS): it resolves
+// port 0 to the kernel's choice and catches "address in use" before any worker
+// binds, so a bad listener is refused as a whole. Workers then bind their own
+// sockets to address(); the reservation is released once they have. A socket
+// that never listens is not in the port's reuseport group, so it takes no
+// connections.
+//
+// Any thread; move-only; closes its socket on destruction.
+class PortReservation {
+ public:
+  // Errors are kIo with the syscall, address and errno text, as Listener::bind.
+  static base::Result<PortReservation> reserve(const Address& address);
+  PortReservation(PortReservation&& other) noexcept : fd_(other.fd_), address_(other.address_) { other.fd_ = -1; }
+  PortReservation& operator=(PortReservation&& other) noexcept;
+  PortReservation(const PortReservation&) = delete;
+  PortReservation& operator=(const PortReservation&) = delete;
+  ~PortReservation();
+  // The address with the port the kernel picked.
+  const Address& address() const { return address_; }
+
+ private:
+  PortReservation(int fd, Address address) : fd_(fd), address_(address) {}
+  int fd_ = -1;
+  Address address_;
+};
+
 }  // namespace remora::net

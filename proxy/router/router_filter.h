@@ -52,6 +52,9 @@ class RouterFilterFactory : public http::manager::StreamHandlerFactory {
       : routes_(std::move(routes)), clusters_(clusters), random_(random), counters_(counters),
         websocket_upgrade_(websocket_upgrade), connect_upgrade_(connect_upgrade) {}
   std::unique_ptr<http::manager::StreamHandler> createHandler(http::manager::DownstreamStream& downstream) override;
+  // New route tables (RDS) for requests that start from now on; requests in
+  // flight keep the table they matched against.
+  void setRoutes(std::shared_ptr<const RouteTable> routes) { routes_ = std::move(routes); }
 
  private:
   friend class RouterFilter;

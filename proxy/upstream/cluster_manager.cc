@@ -21,6 +21,11 @@ ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Prot
 
 Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters)
     : dispatcher_(dispatcher), config_(std::move(config)), counters_(counters) {
+  buildHosts({});
+}
+
+void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
+  hosts_.clear();
   std::vector<Host*> raw;
   for (const auto& ep : config_->endpoints) {
     // Endpoints the control plane (or the bootstrap) marks unhealthy,
@@ -29,10 +34,47 @@ Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfi
     if (ep.health == Health::kUnhealthy || ep.health == Health::kDraining || ep.health == Health::kTimeout) continue;
     auto addr = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
     if (!addr) continue;  // the converter already rejected bad addresses
-    hosts_.push_back(std::make_unique<Host>(*addr, ep.weight == 0 ? 1 : ep.weight));
+    const uint32_t weight = ep.weight == 0 ? 1 : ep.weight;
+    auto same = std::find_if(reusable.begin(), reusable.end(),
+                             [&](const auto& h) { return h && h->address() == *addr && h->weight() == weight; });
+    if (same != reusable.end()) {
+      hosts_.push_back(std::move(*same));
+    } else {
+      hosts_.push_back(std::make_unique<Host>(*addr, weight));
+    }
     raw.push_back(hosts_.back().get());
   }
+  for (auto& h : reusable) {
+    if (!h) continue;
+    auto it = pools_.find(h.get());
+    if (it != pools_.end()) {
+      for (auto& p : it->second) {
+        if (p) p->drain();
+      }
+    }
+    removed_hosts_.push_back(std::move(h));
+  }
   lb_ = std::make_unique<RoundRobinLoadBalancer>(std::move(raw));
+}
+
+void Cluster::updateEndpoints(std::shared_ptr<const ClusterConfig> config) {
+  config_ = std::move(config);
+  buildHosts(std::move(hosts_));
+  sweep();
+}
+
+void Cluster::sweep() {
+  auto unused = [this](const std::unique_ptr<Host>& h) {
+    if (h->activeRequests() != 0) return false;
+    auto it = pools_.find(h.get());
+    if (it == pools_.end()) return true;
+    for (const auto& p : it->second) {
+      if (p && !p->idle()) return false;
+    }
+    pools_.erase(it);
+    return true;
+  };
+  removed_hosts_.erase(std::remove_if(removed_hosts_.begin(), removed_hosts_.end(), unused), removed_hosts_.end());
 }
 
 Cluster::~Cluster() = default;
@@ -72,6 +114,12 @@ void Cluster::drain() {
 
 bool Cluster::idle() const {
   if (active_requests_ != 0) return false;
+  // TCP proxy sessions hold a host without a pool or a cluster request.
+  for (const auto* list : {&hosts_, &removed_hosts_}) {
+    for (const auto& h : *list) {
+      if (h->activeRequests() != 0) return false;
+    }
+  }
   for (const auto& [host, pair] : pools_) {
     for (const auto& p : pair) {
       if (p && !p->idle()) return false;
@@ -83,29 +131,11 @@ bool Cluster::idle() const {
 ClusterManager::~ClusterManager() = default;
 
 namespace {
-bool sameEndpoints(const ClusterConfig& a, const ClusterConfig& b) {
-  if (a.endpoints.size() != b.endpoints.size()) return false;
-  for (size_t i = 0; i < a.endpoints.size(); ++i) {
-    const auto& x = a.endpoints[i];
-    const auto& y = b.endpoints[i];
-    if (x.address.address != y.address.address || x.address.port != y.address.port || x.weight != y.weight ||
-        x.health != y.health) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool sameCluster(const ClusterConfig& a, const ClusterConfig& b) {
-  return a.name == b.name && a.type == b.type && a.connect_timeout == b.connect_timeout &&
-         a.lb_policy == b.lb_policy && a.protocol == b.protocol &&
-         a.max_requests_per_connection == b.max_requests_per_connection &&
-         a.pool_idle_timeout == b.pool_idle_timeout && a.http2_max_concurrent_streams == b.http2_max_concurrent_streams &&
-         a.per_connection_buffer_limit_bytes == b.per_connection_buffer_limit_bytes &&
-         a.circuit_breakers.max_connections == b.circuit_breakers.max_connections &&
-         a.circuit_breakers.max_pending_requests == b.circuit_breakers.max_pending_requests &&
-         a.circuit_breakers.max_requests == b.circuit_breakers.max_requests &&
-         a.circuit_breakers.max_retries == b.circuit_breakers.max_retries && sameEndpoints(a, b);
+// Equal in everything but endpoints: an EDS update, which keeps the cluster.
+bool sameExceptEndpoints(const ClusterConfig& a, const ClusterConfig& b) {
+  ClusterConfig x = a;
+  x.endpoints = b.endpoints;
+  return x == b;
 }
 }  // namespace
 
@@ -113,7 +143,11 @@ void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfi
   std::map<std::string, std::unique_ptr<Cluster>, std::less<>> next;
   for (const auto& cfg : configs) {
     auto it = clusters_.find(cfg->name);
-    if (it != clusters_.end() && (it->second->configPtr() == cfg || sameCluster(it->second->config(), *cfg))) {
+    if (it != clusters_.end() && (it->second->configPtr() == cfg || it->second->config() == *cfg)) {
+      next.emplace(cfg->name, std::move(it->second));
+      clusters_.erase(it);
+    } else if (it != clusters_.end() && sameExceptEndpoints(it->second->config(), *cfg)) {
+      it->second->updateEndpoints(cfg);
       next.emplace(cfg->name, std::move(it->second));
       clusters_.erase(it);
     } else {
@@ -126,6 +160,12 @@ void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfi
     draining_.push_back(std::move(cluster));
   }
   clusters_ = std::move(next);
+  sweep();
+}
+
+void ClusterManager::sweep() {
+  for (auto& [name, cluster] : clusters_) cluster->sweep();
+  for (auto& c : draining_) c->sweep();
   draining_.erase(std::remove_if(draining_.begin(), draining_.end(), [](const auto& c) { return c->idle(); }),
                   draining_.end());
 }

@@ -51,6 +51,13 @@ class Cluster {
   uint32_t activeRequests() const { return active_requests_; }
 
   PoolCounters& counters() { return counters_; }
+  // Takes a config that differs from the current one in its endpoints only
+  // (EDS): hosts that stay keep their pools and connections, new ones join
+  // the load balancer, and removed ones leave it at once while their pools
+  // drain (in-flight requests finish; idle connections close).
+  void updateEndpoints(std::shared_ptr<const ClusterConfig> config);
+  // Frees removed hosts whose pools have no connection left.
+  void sweep();
   // Drains every pool: used when the cluster is removed or replaced.
   void drain();
   bool idle() const;
@@ -58,7 +65,11 @@ class Cluster {
  private:
   net::Dispatcher& dispatcher_;
   std::shared_ptr<const ClusterConfig> config_;
+  void buildHosts(std::vector<std::unique_ptr<Host>> reusable);
+
   std::vector<std::unique_ptr<Host>> hosts_;
+  // Hosts removed by an endpoint update whose pools still drain.
+  std::vector<std::unique_ptr<Host>> removed_hosts_;
   LoadBalancerPtr lb_;
   // Per host: [0] HTTP/1.1 pool, [1] HTTP/2 pool, made on first use.
   std::map<const Host*, std::array<std::unique_ptr<ConnectionPool>, 2>> pools_;
@@ -78,6 +89,9 @@ class ClusterManager {
   // config) keep their pools; others are rebuilt and the old ones drain.
   void update(const std::vector<std::shared_ptr<const ClusterConfig>>& clusters);
   Cluster* get(std::string_view name);
+  // Frees replaced clusters and removed hosts once their connections are gone.
+  void sweep();
+  size_t drainingClusters() const { return draining_.size(); }
   const std::map<std::string, std::unique_ptr<Cluster>, std::less<>>& clusters() const { return clusters_; }
 
  private:

@@ -16,7 +16,8 @@ using base::Status;
 
 namespace {
 
-constexpr std::string_view kNeedsAds = "needs dynamic_resources.ads_config, which remora-proxy does not support yet";
+constexpr std::string_view kNeedsAds = "needs dynamic_resources.ads_config (an ADS stream to fetch it over)";
+namespace core = envoy::config::core::v3;
 
 Status clusterExists(const std::string& name, const std::vector<Cluster>& clusters, std::string_view path) {
   const bool found =
@@ -90,14 +91,104 @@ Result<Admin> toAdmin(const bootstrap::Admin& proto) {
   return out;
 }
 
+// lds_config / cds_config: only `ads: {}` (the resources ride the ADS stream).
+Status toAdsSource(const core::ConfigSource& proto, std::string_view path, DynamicResources& out) {
+  if (Status s = onlySupportedFields(proto, path, {"ads", "resource_api_version", "initial_fetch_timeout"}); !s) {
+    return s;
+  }
+  if (!proto.has_ads()) return invalidField(path, "must be {ads: {}} (remora-proxy fetches resources over ADS only)");
+  if (proto.resource_api_version() == core::V2) {
+    return unsupportedField(fieldPath(path, "resource_api_version"), "xDS v2");
+  }
+  if (proto.has_initial_fetch_timeout()) {
+    Result<Millis> timeout = toMillis(proto.initial_fetch_timeout(), fieldPath(path, "initial_fetch_timeout"));
+    if (!timeout) return timeout.status();
+    out.initial_fetch_timeout = *timeout;
+  }
+  return Status::ok();
+}
+
+Status toAdsConfig(const core::ApiConfigSource& proto, std::string_view path, DynamicResources& out) {
+  if (Status s = onlySupportedFields(proto, path, {"api_type", "transport_api_version", "grpc_services"}); !s) return s;
+  switch (proto.api_type()) {
+    case core::ApiConfigSource::GRPC: out.api_type = DynamicResources::ApiType::kSotw; break;
+    case core::ApiConfigSource::DELTA_GRPC: out.api_type = DynamicResources::ApiType::kDelta; break;
+    case core::ApiConfigSource::DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE:
+      return invalidField(fieldPath(path, "api_type"), "is required (GRPC or DELTA_GRPC)");
+    default:
+      return unsupportedField(fieldPath(path, "api_type"),
+                              core::ApiConfigSource::ApiType_Name(proto.api_type()) + "; supported: GRPC, DELTA_GRPC");
+  }
+  if (proto.transport_api_version() == core::V2) {
+    return unsupportedField(fieldPath(path, "transport_api_version"), "xDS v2");
+  }
+  const std::string services_path = fieldPath(path, "grpc_services");
+  if (proto.grpc_services_size() != 1) {
+    return invalidField(services_path, "must name exactly one control plane (one envoy_grpc cluster)");
+  }
+  const std::string service_path = indexPath(services_path, 0);
+  const core::GrpcService& service = proto.grpc_services(0);
+  if (Status s = onlySupportedFields(service, service_path, {"envoy_grpc"}); !s) return s;
+  const std::string grpc_path = fieldPath(service_path, "envoy_grpc");
+  if (!service.has_envoy_grpc()) return invalidField(grpc_path, "is required");
+  if (Status s = onlySupportedFields(service.envoy_grpc(), grpc_path, {"cluster_name"}); !s) return s;
+  if (service.envoy_grpc().cluster_name().empty()) {
+    return invalidField(fieldPath(grpc_path, "cluster_name"), "is required");
+  }
+  out.ads_cluster = service.envoy_grpc().cluster_name();
+  return Status::ok();
+}
+
+Result<DynamicResources> toDynamicResources(const bootstrap::Bootstrap::DynamicResources& proto) {
+  constexpr std::string_view kPath = "dynamic_resources";
+  if (Status s = onlySupportedFields(proto, kPath, {"ads_config", "lds_config", "cds_config"}); !s) return s.error();
+  DynamicResources out;
+  const std::string ads_path = fieldPath(kPath, "ads_config");
+  if (!proto.has_ads_config()) return invalidField(ads_path, "is required (remora-proxy supports ADS only)");
+  if (Status s = toAdsConfig(proto.ads_config(), ads_path, out); !s) return s.error();
+  if (proto.has_lds_config()) {
+    out.lds = true;
+    if (Status s = toAdsSource(proto.lds_config(), fieldPath(kPath, "lds_config"), out); !s) return s.error();
+  }
+  if (proto.has_cds_config()) {
+    out.cds = true;
+    if (Status s = toAdsSource(proto.cds_config(), fieldPath(kPath, "cds_config"), out); !s) return s.error();
+  }
+  return out;
+}
+
+// The ADS stream is gRPC, so its cluster must exist before any xDS does:
+// static, with endpoints, speaking HTTP/2.
+Status checkAdsCluster(const DynamicResources& dynamic, const std::vector<Cluster>& clusters) {
+  const std::string path = "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name";
+  auto it = std::find_if(clusters.begin(), clusters.end(),
+                         [&](const Cluster& cluster) { return cluster.name == dynamic.ads_cluster; });
+  if (it == clusters.end()) {
+    return base::fail(base::Error::kNotFound, path + ": cluster " + quoted(dynamic.ads_cluster) +
+                                                  " does not exist in static_resources.clusters");
+  }
+  const std::string why = "cluster " + quoted(dynamic.ads_cluster) + " ";
+  if (it->type != Cluster::DiscoveryType::kStatic) {
+    return invalidField(path, why + "must be type STATIC (it carries the xDS stream itself)");
+  }
+  if (it->endpoints.empty()) return invalidField(path, why + "must have at least one endpoint in load_assignment");
+  if (it->protocol != Cluster::UpstreamProtocol::kHttp2) {
+    return invalidField(path, why +
+                                  "must speak HTTP/2 (gRPC): set typed_extension_protocol_options "
+                                  "explicit_http_config.http2_protocol_options, or http2_protocol_options");
+  }
+  return Status::ok();
+}
+
 Status toStaticResources(const bootstrap::Bootstrap::StaticResources& proto, Bootstrap& out) {
   std::map<std::string, std::string> cluster_owner;
   for (int i = 0; i < proto.clusters_size(); ++i) {
     const std::string path = indexPath("static_resources.clusters", static_cast<size_t>(i));
     Result<Cluster> cluster = toCluster(proto.clusters(i), path);
     if (!cluster) return cluster.status();
-    if (cluster->type == Cluster::DiscoveryType::kEds)
+    if (cluster->type == Cluster::DiscoveryType::kEds && !out.dynamic) {
       return unsupportedField(fieldPath(path, "type"), "EDS " + std::string(kNeedsAds));
+    }
     auto [it, inserted] = cluster_owner.emplace(cluster->name, path);
     if (!inserted) {
       return base::fail(base::Error::kAlreadyExists,
@@ -123,8 +214,13 @@ Status toStaticResources(const bootstrap::Bootstrap::StaticResources& proto, Boo
         return invalidField(fieldPath(path, "address"), "is the same as " + owner->second + "'s");
       }
     }
-    if (Status s = rejectRds(*listener, path); !s) return s;
-    if (Status s = checkClusterReferences(*listener, out.clusters, path); !s) return s;
+    if (!out.dynamic) {
+      if (Status s = rejectRds(*listener, path); !s) return s;
+    }
+    // With CDS on, a cluster a static listener names may arrive later.
+    if (!out.dynamic || !out.dynamic->cds) {
+      if (Status s = checkClusterReferences(*listener, out.clusters, path); !s) return s;
+    }
     out.listeners.push_back(std::move(*listener));
   }
   return Status::ok();
@@ -149,15 +245,18 @@ Result<Bootstrap> toBootstrap(const bootstrap::Bootstrap& proto) {
   if (Status s = onlySupportedFields(proto, "", {"node", "static_resources", "dynamic_resources", "admin"}); !s) {
     return s.error();
   }
-  // Defined so an Envoy bootstrap that uses ADS is told plainly it is not
-  // supported yet. TODO(ads): accept ads_config once the xDS client lands.
-  if (Status s = onlySupportedFields(proto.dynamic_resources(), "dynamic_resources", {}); !s) return s.error();
-
   Bootstrap out;
   // Locality and metadata are sent to a control plane as they are; the loader
-  // keeps the proto for that.
+  // keeps the proto for that, so no node field is refused here.
   out.node.id = proto.node().id();
   out.node.cluster = proto.node().cluster();
+  if (proto.has_dynamic_resources()) {
+    Result<DynamicResources> dynamic = toDynamicResources(proto.dynamic_resources());
+    if (!dynamic) return dynamic.error();
+    // A control plane keys its per-proxy snapshot on the node id.
+    if (out.node.id.empty()) return invalidField("node.id", "required with dynamic_resources");
+    out.dynamic = std::move(*dynamic);
+  }
   if (proto.has_admin()) {
     Result<Admin> admin = toAdmin(proto.admin());
     if (!admin) return admin.error();
@@ -167,6 +266,9 @@ Result<Bootstrap> toBootstrap(const bootstrap::Bootstrap& proto) {
     return s.error();
   }
   if (Status s = toStaticResources(proto.static_resources(), out); !s) return s.error();
+  if (out.dynamic) {
+    if (Status s = checkAdsCluster(*out.dynamic, out.clusters); !s) return s.error();
+  }
   return out;
 }
 

@@ -15,8 +15,11 @@
 namespace remora::xds::resources {
 
 // Errors name the field from the file's root ("static_resources.clusters[1]...").
-// dynamic_resources (ADS) is defined but refused as not supported yet, and so
-// are EDS clusters and RDS routes that would need it.
+// dynamic_resources must be ADS (ads_config over a STATIC HTTP/2 cluster, with
+// lds_config/cds_config `ads: {}`) and needs node.id. Without it, EDS clusters
+// and RDS routes are refused, since nothing could fetch them; with it they are
+// fetched over ADS. With CDS on, static listeners may name clusters that are
+// not (yet) in static_resources.
 base::Result<Bootstrap> toBootstrap(const envoy::config::bootstrap::v3::Bootstrap& proto);
 
 // kNotFound naming the first route or tcp_proxy of `listener` (converted from

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "xds/resources/common_converters.h"
 
@@ -11,6 +12,7 @@ namespace cluster = envoy::config::cluster::v3;
 namespace core = envoy::config::core::v3;
 namespace endpoint = envoy::config::endpoint::v3;
 namespace upstream_http = envoy::extensions::upstreams::http::v3;
+using envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext;
 using base::Result;
 using base::Status;
 
@@ -31,7 +33,10 @@ Result<HealthStatus> toHealthStatus(core::HealthStatus status) {
 }
 
 Result<Endpoint> toEndpoint(const endpoint::LbEndpoint& proto, std::string_view path) {
-  if (Status s = onlySupportedFields(proto, path, {"endpoint", "health_status", "load_balancing_weight"}); !s) {
+  // metadata is informational (Envoy reads it only for subset load balancing
+  // and filters Remora does not have); control planes such as Istio always set it.
+  if (Status s = onlySupportedFields(proto, path, {"endpoint", "health_status", "load_balancing_weight", "metadata"});
+      !s) {
     return s.error();
   }
   Endpoint out;
@@ -249,8 +254,18 @@ Result<std::vector<Endpoint>> toEndpoints(const endpoint::ClusterLoadAssignment&
   for (int i = 0; i < proto.endpoints_size(); ++i) {
     const endpoint::LocalityLbEndpoints& locality = proto.endpoints(i);
     const std::string locality_path = indexPath(fieldPath(path, "endpoints"), static_cast<size_t>(i));
-    // Locality is informational; locality weights and priorities are not implemented.
-    if (Status s = onlySupportedFields(locality, locality_path, {"locality", "lb_endpoints"}); !s) return s.error();
+    // Locality and metadata are informational. A locality's weight only
+    // matters under locality-weighted balancing (common_lb_config, refused),
+    // and Envoy ignores it otherwise, so it is checked and then ignored too.
+    // Priorities other than 0 (failover) are not implemented.
+    if (Status s = onlySupportedFields(locality, locality_path,
+                                       {"locality", "lb_endpoints", "metadata", "load_balancing_weight"});
+        !s) {
+      return s.error();
+    }
+    if (locality.has_load_balancing_weight() && locality.load_balancing_weight().value() == 0) {
+      return invalidField(fieldPath(locality_path, "load_balancing_weight"), "must be at least 1");
+    }
     for (int j = 0; j < locality.lb_endpoints_size(); ++j) {
       Result<Endpoint> host = toEndpoint(locality.lb_endpoints(j),
                                          indexPath(fieldPath(locality_path, "lb_endpoints"), static_cast<size_t>(j)));
@@ -266,9 +281,17 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
           proto, path,
           {"name", "type", "eds_cluster_config", "connect_timeout", "per_connection_buffer_limit_bytes", "lb_policy",
            "load_assignment", "circuit_breakers", "typed_extension_protocol_options", "max_requests_per_connection",
-           "http_protocol_options", "http2_protocol_options", "protocol_selection", "common_http_protocol_options"});
+           "http_protocol_options", "http2_protocol_options", "protocol_selection", "common_http_protocol_options",
+           "round_robin_lb_config", "common_lb_config", "metadata", "transport_socket"});
       !s) {
     return s.error();
+  }
+  if (proto.has_transport_socket()) {
+    // Named here so the TLS messages stay linked and a typed_config naming
+    // them parses; the mTLS work gives them a converter.
+    return unsupportedField(fieldPath(path, "transport_socket"),
+                            "TLS to upstreams (" + UpstreamTlsContext::descriptor()->full_name() +
+                                ") is not implemented yet");
   }
   Cluster out;
   if (proto.name().empty()) return invalidField(fieldPath(path, "name"), "is required");
@@ -284,6 +307,15 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
   if (proto.lb_policy() != cluster::Cluster::ROUND_ROBIN) {
     return unsupportedField(fieldPath(path, "lb_policy"),
                             cluster::Cluster::LbPolicy_Name(proto.lb_policy()) + "; supported: ROUND_ROBIN");
+  }
+  // Empty option blocks are accepted (some control planes always send them);
+  // any option inside is refused until the balancer implements it.
+  if (Status s = onlySupportedFields(proto.round_robin_lb_config(), fieldPath(path, "round_robin_lb_config"), {});
+      !s) {
+    return s.error();
+  }
+  if (Status s = onlySupportedFields(proto.common_lb_config(), fieldPath(path, "common_lb_config"), {}); !s) {
+    return s.error();
   }
   if (proto.has_per_connection_buffer_limit_bytes()) {
     const uint32_t limit = proto.per_connection_buffer_limit_bytes().value();

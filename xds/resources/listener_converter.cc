@@ -7,6 +7,7 @@
 #include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "xds/resources/common_converters.h"
 #include "xds/resources/http_connection_manager_converter.h"
 
@@ -15,6 +16,7 @@ namespace remora::xds::resources {
 namespace listener = envoy::config::listener::v3;
 namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp = envoy::extensions::filters::network::tcp_proxy::v3;
+using envoy::extensions::transport_sockets::tls::v3::DownstreamTlsContext;
 using base::Result;
 using base::Status;
 
@@ -120,7 +122,16 @@ Result<FilterChainMatch> toFilterChainMatch(const listener::FilterChainMatch& pr
 }
 
 Result<FilterChain> toFilterChain(const listener::FilterChain& proto, std::string_view path) {
-  if (Status s = onlySupportedFields(proto, path, {"filter_chain_match", "filters", "name"}); !s) return s.error();
+  if (Status s = onlySupportedFields(proto, path, {"filter_chain_match", "filters", "name", "transport_socket"}); !s) {
+    return s.error();
+  }
+  if (proto.has_transport_socket()) {
+    // Named here so the TLS messages stay linked and a typed_config naming
+    // them parses; the mTLS work gives them a converter.
+    return unsupportedField(fieldPath(path, "transport_socket"),
+                            "TLS termination (" + DownstreamTlsContext::descriptor()->full_name() +
+                                ") is not implemented yet");
+  }
   FilterChain out;
   out.name = proto.name();
   Result<FilterChainMatch> match =

@@ -21,6 +21,7 @@ using Millis = std::chrono::milliseconds;
 struct SocketAddress {
   std::string address;  // a literal IPv4/IPv6 address
   uint32_t port = 0;
+  bool operator==(const SocketAddress&) const = default;
 };
 
 // ---- Routes -------------------------------------------------------------
@@ -32,6 +33,7 @@ struct HeaderMatcher {
   std::string value;      // for everything but kPresent
   bool present = true;    // kPresent: must (true) or must not (false) be there
   bool invert = false;
+  bool operator==(const HeaderMatcher&) const = default;
 };
 
 struct RouteMatch {
@@ -40,17 +42,20 @@ struct RouteMatch {
   std::string path;  // prefix, exact path, or ECMAScript-compatible regex
   bool case_sensitive = true;
   std::vector<HeaderMatcher> headers;
+  bool operator==(const RouteMatch&) const = default;
 };
 
 struct WeightedCluster {
   std::string name;
   uint32_t weight = 0;
+  bool operator==(const WeightedCluster&) const = default;
 };
 
 struct RetryPolicy {
   std::vector<std::string> retry_on;  // "5xx", "connect-failure", ...
   uint32_t num_retries = 1;
   std::optional<Millis> per_try_timeout;
+  bool operator==(const RetryPolicy&) const = default;
 };
 
 struct RouteAction {
@@ -66,17 +71,20 @@ struct RouteAction {
   std::optional<RetryPolicy> retry_policy;
   bool allow_upgrade_websocket = true;  // overrides the connection manager's upgrade config when set
   bool allow_connect = false;           // CONNECT is refused unless a route enables it
+  bool operator==(const RouteAction&) const = default;
 };
 
 struct DirectResponse {
   uint32_t status = 200;
   std::string body;
+  bool operator==(const DirectResponse&) const = default;
 };
 
 struct HeaderValueOption {
   std::string name;
   std::string value;
   bool append = false;
+  bool operator==(const HeaderValueOption&) const = default;
 };
 
 struct Route {
@@ -87,17 +95,20 @@ struct Route {
   std::vector<std::string> request_headers_to_remove;
   std::vector<HeaderValueOption> response_headers_to_add;
   std::vector<std::string> response_headers_to_remove;
+  bool operator==(const Route&) const = default;
 };
 
 struct VirtualHost {
   std::string name;
   std::vector<std::string> domains;  // "*", "*.suffix", "prefix.*", exact; ports ignored on match
   std::vector<Route> routes;
+  bool operator==(const VirtualHost&) const = default;
 };
 
 struct RouteConfiguration {
   std::string name;
   std::vector<VirtualHost> virtual_hosts;
+  bool operator==(const RouteConfiguration&) const = default;
 };
 
 // ---- Listeners ------------------------------------------------------------
@@ -121,12 +132,14 @@ struct HttpConnectionManager {
   uint32_t initial_connection_window_size = 1024 * 1024;
   bool websocket_upgrade = false;  // upgrade_configs: [{upgrade_type: websocket}]
   bool connect_upgrade = false;    // upgrade_configs: [{upgrade_type: CONNECT}]
+  bool operator==(const HttpConnectionManager&) const = default;
 };
 
 struct TcpProxy {
   std::string stat_prefix;
   std::string cluster;
   Millis idle_timeout{3600000};
+  bool operator==(const TcpProxy&) const = default;
 };
 
 struct FilterChainMatch {
@@ -135,12 +148,14 @@ struct FilterChainMatch {
   // The connection's (original) destination port must equal this when set.
   // Added with the bootstrap converters; listener selection must honour it.
   std::optional<uint32_t> destination_port;
+  bool operator==(const FilterChainMatch&) const = default;
 };
 
 struct FilterChain {
   std::string name;
   FilterChainMatch match;
   std::variant<HttpConnectionManager, TcpProxy> filter;
+  bool operator==(const FilterChain&) const = default;
 };
 
 struct Listener {
@@ -153,6 +168,8 @@ struct Listener {
   // TCP after this long, so server-first protocols do not stall.
   Millis listener_filters_timeout{1000};
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  // Config changes are detected by value: equal configs keep their runtime state.
+  bool operator==(const Listener&) const = default;
 };
 
 // ---- Clusters and endpoints -------------------------------------------------
@@ -163,6 +180,7 @@ struct Endpoint {
   SocketAddress address;
   uint32_t weight = 1;
   HealthStatus health = HealthStatus::kUnknown;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct CircuitBreakers {
@@ -170,6 +188,7 @@ struct CircuitBreakers {
   uint32_t max_pending_requests = 1024;
   uint32_t max_requests = 1024;
   uint32_t max_retries = 3;
+  bool operator==(const CircuitBreakers&) const = default;
 };
 
 struct Cluster {
@@ -188,6 +207,15 @@ struct Cluster {
   uint32_t http2_max_concurrent_streams = 100;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   CircuitBreakers circuit_breakers;
+  // Config changes are detected by value: equal configs keep their runtime state.
+  bool operator==(const Cluster&) const = default;
+};
+
+// An EDS resource: the endpoints of the cluster (or eds_service_name) it names.
+struct ClusterLoadAssignment {
+  std::string cluster_name;
+  std::vector<Endpoint> endpoints;
+  bool operator==(const ClusterLoadAssignment&) const = default;
 };
 
 // ---- Bootstrap ------------------------------------------------------------
@@ -201,11 +229,27 @@ struct Admin {
   SocketAddress address{"127.0.0.1", 15000};
 };
 
+// The bootstrap's dynamic_resources: one ADS stream to a static cluster, and
+// which of LDS/CDS ride on it (RDS and EDS follow from the listeners and
+// clusters that name them).
+struct DynamicResources {
+  enum class ApiType { kSotw, kDelta };  // GRPC (state of the world) or DELTA_GRPC
+  ApiType api_type = ApiType::kSotw;
+  std::string ads_cluster;  // a STATIC, HTTP/2 cluster in static_resources
+  bool lds = false;
+  bool cds = false;
+  // How long start-up waits for the first LDS/CDS response before serving
+  // with what it has (config_source.initial_fetch_timeout; Envoy's default).
+  Millis initial_fetch_timeout{15000};
+  bool operator==(const DynamicResources&) const = default;
+};
+
 struct Bootstrap {
   Node node;
   Admin admin;
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
+  std::optional<DynamicResources> dynamic;  // set when the bootstrap has dynamic_resources
 };
 
 }  // namespace remora::xds::resources

@@ -25,12 +25,14 @@ class Http2ClientCodec final : public ClientCodec, public Http2Connection {
   Protocol protocol() const override { return Protocol::kHttp2; }
   void onTransportAboveHighWatermark() override { relayTransportAbove(); }
   void onTransportBelowLowWatermark() override { relayTransportBelow(); }
+  bool sendPing() override { return submitPing(); }
 
  private:
   int onBeginHeaders(const nghttp2_frame& frame) override;
   void onHeadersComplete(Http2Stream& stream, const nghttp2_frame& frame) override;
   void onGoAwayFrame(const nghttp2_goaway& goaway) override;
   void onSettingsFrame() override;
+  void onPingAckFrame() override { callbacks_.onPingAck(); }
 
   ClientCodecCallbacks& callbacks_;
   uint32_t peer_max_streams_ = 0;

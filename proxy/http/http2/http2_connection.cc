@@ -182,6 +182,14 @@ void Http2Connection::submitGoAway() {
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, NGHTTP2_NO_ERROR, nullptr, 0);
 }
 
+bool Http2Connection::submitPing() {
+  if (failure_) return false;
+  OperationScope scope(*this);
+  // No opaque data: only one keepalive PING is outstanding at a time, so any
+  // ACK answers it.
+  return nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr) == 0;
+}
+
 bool Http2Connection::wantsCloseNow() const {
   if (failure_) return true;
   if ((goaway_submitted_ || goaway_received_) && live_.empty()) return true;

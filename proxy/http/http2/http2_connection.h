@@ -70,6 +70,8 @@ class Http2Connection {
 
   base::Status dispatchBytes(net::Buffer& data);
   void submitGoAway();
+  // Queues a PING and flushes it; false once the connection has failed.
+  bool submitPing();
   bool wantsCloseNow() const;
   size_t liveStreams() const { return live_.size(); }
   Http2Stream& createStream(StreamCallbacks* callbacks, int32_t id);
@@ -87,6 +89,8 @@ class Http2Connection {
   virtual void onHeadersComplete(Http2Stream& stream, const nghttp2_frame& frame) = 0;
   virtual void onGoAwayFrame(const nghttp2_goaway& goaway) {}
   virtual void onSettingsFrame() {}
+  // The ACK of a PING we sent (the library answers the peer's PINGs itself).
+  virtual void onPingAckFrame() {}
 
   // Fails the connection: GOAWAY with `h2_error` goes out with this
   // operation's flush, dispatch() returns `failure`.

@@ -116,6 +116,9 @@ int Http2Connection::onFrameRecv(const nghttp2_frame& frame) {
     case NGHTTP2_SETTINGS:
       if (!(frame.hd.flags & NGHTTP2_FLAG_ACK)) onSettingsFrame();
       break;
+    case NGHTTP2_PING:
+      if (frame.hd.flags & NGHTTP2_FLAG_ACK) onPingAckFrame();
+      break;
     default:
       break;
   }

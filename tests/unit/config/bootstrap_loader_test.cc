@@ -258,12 +258,12 @@ TEST_CASE("a field Remora does not implement yet is reported as unsupported", "[
              Catch::EndsWith("static_resources.clusters[1].outlier_detection: not supported by remora-proxy"));
 }
 
-TEST_CASE("dynamic resources are reported as unsupported for now", "[config][bootstrap]") {
+TEST_CASE("dynamic resources with no control plane named are rejected with the line", "[config][bootstrap]") {
   const std::string yaml = bootstrapYaml() + "dynamic_resources:\n  ads_config: { api_type: GRPC }\n";
   auto loaded = loadBootstrapString(yaml, ConfigFormat::kYaml, "test.yaml");
   REQUIRE_FALSE(loaded);
-  CHECK(loaded.error().code == Error::kUnsupported);
-  CHECK_THAT(loaded.error().message, Catch::Contains("dynamic_resources.ads_config: not supported by remora-proxy"));
+  CHECK(loaded.error().code == Error::kInvalidArgument);
+  CHECK_THAT(loaded.error().message, Catch::Contains("dynamic_resources.ads_config.grpc_services"));
 }
 
 TEST_CASE("a connection manager whose last HTTP filter is not the router is rejected", "[config][bootstrap]") {

@@ -26,7 +26,13 @@
 #include "envoy/config/route/v3/route_components.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/common.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "envoy/service/discovery/v3/ads.pb.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace {
 
@@ -38,6 +44,8 @@ namespace endpoint = envoy::config::endpoint::v3;
 namespace route = envoy::config::route::v3;
 namespace bootstrap = envoy::config::bootstrap::v3;
 namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
+namespace discovery = envoy::service::discovery::v3;
+namespace tls = envoy::extensions::transport_sockets::tls::v3;
 
 enum class Kind { kSingular, kRepeated, kMap };
 
@@ -259,4 +267,287 @@ TEST_CASE("an explicitly empty weighted-cluster header_name survives the wire", 
   route::WeightedCluster received;
   REQUIRE(received.ParseFromString(bytes));
   CHECK(received.random_value_specifier_case() == route::WeightedCluster::kHeaderName);
+}
+
+TEST_CASE("discovery, status and TLS message names match Envoy's and googleapis'", "[xds][wire]") {
+  CHECK(discovery::DiscoveryRequest::descriptor()->full_name() == "envoy.service.discovery.v3.DiscoveryRequest");
+  CHECK(discovery::DiscoveryResponse::descriptor()->full_name() == "envoy.service.discovery.v3.DiscoveryResponse");
+  CHECK(discovery::DeltaDiscoveryRequest::descriptor()->full_name() ==
+        "envoy.service.discovery.v3.DeltaDiscoveryRequest");
+  CHECK(discovery::DeltaDiscoveryResponse::descriptor()->full_name() ==
+        "envoy.service.discovery.v3.DeltaDiscoveryResponse");
+  CHECK(discovery::Resource::descriptor()->full_name() == "envoy.service.discovery.v3.Resource");
+  CHECK(google::rpc::Status::descriptor()->full_name() == "google.rpc.Status");
+  CHECK(tls::Secret::descriptor()->full_name() == "envoy.extensions.transport_sockets.tls.v3.Secret");
+  CHECK(tls::UpstreamTlsContext::descriptor()->full_name() ==
+        "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
+  CHECK(tls::DownstreamTlsContext::descriptor()->full_name() ==
+        "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext");
+  CHECK(listener::ApiListener::descriptor()->full_name() == "envoy.config.listener.v3.ApiListener");
+}
+
+TEST_CASE("the ADS service has Envoy's method names and stream shapes", "[xds][wire]") {
+  // The gRPC path is /<service full name>/<method>; both sides must agree on it.
+  // ads.proto holds only the service, which nothing in the proxy references;
+  // naming its descriptor table keeps the generated file linked in this test.
+  const void* ads_file = &descriptor_table_envoy_2fservice_2fdiscovery_2fv3_2fads_2eproto;
+  REQUIRE(ads_file != nullptr);
+  const pb::ServiceDescriptor* ads =
+      pb::DescriptorPool::generated_pool()->FindServiceByName("envoy.service.discovery.v3.AggregatedDiscoveryService");
+  REQUIRE(ads != nullptr);
+  const pb::MethodDescriptor* sotw = ads->FindMethodByName("StreamAggregatedResources");
+  REQUIRE(sotw != nullptr);
+  CHECK(sotw->client_streaming());
+  CHECK(sotw->server_streaming());
+  CHECK(sotw->input_type() == discovery::DiscoveryRequest::descriptor());
+  CHECK(sotw->output_type() == discovery::DiscoveryResponse::descriptor());
+  const pb::MethodDescriptor* delta = ads->FindMethodByName("DeltaAggregatedResources");
+  REQUIRE(delta != nullptr);
+  CHECK(delta->client_streaming());
+  CHECK(delta->server_streaming());
+  CHECK(delta->input_type() == discovery::DeltaDiscoveryRequest::descriptor());
+  CHECK(delta->output_type() == discovery::DeltaDiscoveryResponse::descriptor());
+}
+
+TEST_CASE("discovery message fields keep Envoy's numbers and types", "[xds][wire]") {
+  const pb::Descriptor* req = discovery::DiscoveryRequest::descriptor();
+  requireField(req, {"version_info", 1, T::TYPE_STRING});
+  requireField(req, {"node", 2, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.core.v3.Node"});
+  requireField(req, {"resource_names", 3, T::TYPE_STRING, Kind::kRepeated});
+  requireField(req, {"type_url", 4, T::TYPE_STRING});
+  requireField(req, {"response_nonce", 5, T::TYPE_STRING});
+  requireField(req, {"error_detail", 6, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.rpc.Status"});
+
+  const pb::Descriptor* resp = discovery::DiscoveryResponse::descriptor();
+  requireField(resp, {"version_info", 1, T::TYPE_STRING});
+  requireField(resp, {"resources", 2, T::TYPE_MESSAGE, Kind::kRepeated, {}, "google.protobuf.Any"});
+  requireField(resp, {"canary", 3, T::TYPE_BOOL});
+  requireField(resp, {"type_url", 4, T::TYPE_STRING});
+  requireField(resp, {"nonce", 5, T::TYPE_STRING});
+  requireField(resp, {"control_plane", 6, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.core.v3.ControlPlane"});
+
+  const pb::Descriptor* dreq = discovery::DeltaDiscoveryRequest::descriptor();
+  requireField(dreq, {"node", 1, T::TYPE_MESSAGE});
+  requireField(dreq, {"type_url", 2, T::TYPE_STRING});
+  requireField(dreq, {"resource_names_subscribe", 3, T::TYPE_STRING, Kind::kRepeated});
+  requireField(dreq, {"resource_names_unsubscribe", 4, T::TYPE_STRING, Kind::kRepeated});
+  requireField(dreq, {"initial_resource_versions", 5, T::TYPE_MESSAGE, Kind::kMap});
+  requireField(dreq, {"response_nonce", 6, T::TYPE_STRING});
+  requireField(dreq, {"error_detail", 7, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.rpc.Status"});
+
+  const pb::Descriptor* dresp = discovery::DeltaDiscoveryResponse::descriptor();
+  requireField(dresp, {"system_version_info", 1, T::TYPE_STRING});
+  requireField(dresp, {"resources", 2, T::TYPE_MESSAGE, Kind::kRepeated, {}, "envoy.service.discovery.v3.Resource"});
+  requireField(dresp, {"type_url", 4, T::TYPE_STRING});
+  requireField(dresp, {"nonce", 5, T::TYPE_STRING});
+  requireField(dresp, {"removed_resources", 6, T::TYPE_STRING, Kind::kRepeated});
+  requireField(dresp, {"control_plane", 7, T::TYPE_MESSAGE});
+
+  const pb::Descriptor* res = discovery::Resource::descriptor();
+  requireField(res, {"version", 1, T::TYPE_STRING});
+  requireField(res, {"resource", 2, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.protobuf.Any"});
+  requireField(res, {"name", 3, T::TYPE_STRING});
+  requireField(res, {"aliases", 4, T::TYPE_STRING, Kind::kRepeated});
+  requireField(res, {"ttl", 6, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.protobuf.Duration"});
+
+  const pb::Descriptor* status = google::rpc::Status::descriptor();
+  requireField(status, {"code", 1, T::TYPE_INT32});
+  requireField(status, {"message", 2, T::TYPE_STRING});
+  requireField(status, {"details", 3, T::TYPE_MESSAGE, Kind::kRepeated, {}, "google.protobuf.Any"});
+  requireField(core::ControlPlane::descriptor(), {"identifier", 1, T::TYPE_STRING});
+}
+
+TEST_CASE("TLS context and secret fields keep Envoy's numbers, types and oneofs", "[xds][wire]") {
+  const pb::Descriptor* common = tls::CommonTlsContext::descriptor();
+  requireField(common, {"tls_params", 1, T::TYPE_MESSAGE});
+  requireField(common, {"tls_certificates", 2, T::TYPE_MESSAGE, Kind::kRepeated});
+  requireField(common, {"validation_context", 3, T::TYPE_MESSAGE, Kind::kSingular, "validation_context_type"});
+  requireField(common, {"alpn_protocols", 4, T::TYPE_STRING, Kind::kRepeated});
+  requireField(common, {"tls_certificate_sds_secret_configs", 6, T::TYPE_MESSAGE, Kind::kRepeated});
+  requireField(common, {"validation_context_sds_secret_config", 7, T::TYPE_MESSAGE, Kind::kSingular,
+                        "validation_context_type"});
+  requireField(common, {"combined_validation_context", 8, T::TYPE_MESSAGE, Kind::kSingular,
+                        "validation_context_type"});
+  requireField(tls::CommonTlsContext::CombinedCertificateValidationContext::descriptor(),
+               {"validation_context_sds_secret_config", 2, T::TYPE_MESSAGE});
+
+  requireField(tls::UpstreamTlsContext::descriptor(), {"common_tls_context", 1, T::TYPE_MESSAGE});
+  requireField(tls::UpstreamTlsContext::descriptor(), {"sni", 2, T::TYPE_STRING});
+  requireField(tls::DownstreamTlsContext::descriptor(),
+               {"require_client_certificate", 2, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.protobuf.BoolValue"});
+  requireField(tls::DownstreamTlsContext::descriptor(),
+               {"disable_stateless_session_resumption", 7, T::TYPE_BOOL, Kind::kSingular, "session_ticket_keys_type"});
+
+  requireField(tls::TlsParameters::descriptor(), {"tls_minimum_protocol_version", 1, T::TYPE_ENUM});
+  requireField(tls::TlsParameters::descriptor(), {"cipher_suites", 3, T::TYPE_STRING, Kind::kRepeated});
+  requireField(tls::TlsCertificate::descriptor(), {"certificate_chain", 1, T::TYPE_MESSAGE});
+  requireField(tls::TlsCertificate::descriptor(), {"private_key", 2, T::TYPE_MESSAGE});
+  const pb::Descriptor* validation = tls::CertificateValidationContext::descriptor();
+  requireField(validation, {"trusted_ca", 1, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.core.v3.DataSource"});
+  requireField(validation, {"match_typed_subject_alt_names", 15, T::TYPE_MESSAGE, Kind::kRepeated, {},
+                            "envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher"});
+  requireField(tls::SubjectAltNameMatcher::descriptor(), {"san_type", 1, T::TYPE_ENUM});
+  requireField(tls::SubjectAltNameMatcher::descriptor(), {"matcher", 2, T::TYPE_MESSAGE});
+
+  requireField(tls::SdsSecretConfig::descriptor(), {"name", 1, T::TYPE_STRING});
+  requireField(tls::SdsSecretConfig::descriptor(), {"sds_config", 2, T::TYPE_MESSAGE});
+  const pb::Descriptor* secret = tls::Secret::descriptor();
+  requireField(secret, {"name", 1, T::TYPE_STRING});
+  requireField(secret, {"tls_certificate", 2, T::TYPE_MESSAGE, Kind::kSingular, "type"});
+  requireField(secret, {"validation_context", 4, T::TYPE_MESSAGE, Kind::kSingular, "type"});
+  requireField(secret, {"generic_secret", 5, T::TYPE_MESSAGE, Kind::kSingular, "type"});
+
+  CHECK(enumNumber(tls::TlsParameters::TlsProtocol_descriptor(), "TLSv1_3") == 4);
+  CHECK(enumNumber(tls::SubjectAltNameMatcher::SanType_descriptor(), "URI") == 3);
+  CHECK(enumNumber(tls::SubjectAltNameMatcher::SanType_descriptor(), "OTHER_NAME") == 5);
+}
+
+TEST_CASE("cluster load balancing, outlier and health check fields keep Envoy's numbers", "[xds][wire]") {
+  const pb::Descriptor* d = cluster::Cluster::descriptor();
+  requireField(d, {"ring_hash_lb_config", 23, T::TYPE_MESSAGE, Kind::kSingular, "lb_config"});
+  requireField(d, {"least_request_lb_config", 37, T::TYPE_MESSAGE, Kind::kSingular, "lb_config"});
+  requireField(d, {"maglev_lb_config", 52, T::TYPE_MESSAGE, Kind::kSingular, "lb_config"});
+  requireField(d, {"round_robin_lb_config", 56, T::TYPE_MESSAGE, Kind::kSingular, "lb_config"});
+  requireField(d, {"common_lb_config", 27, T::TYPE_MESSAGE});
+  requireField(d, {"metadata", 25, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.core.v3.Metadata"});
+  requireField(cluster::Cluster::LeastRequestLbConfig::descriptor(), {"choice_count", 1, T::TYPE_MESSAGE});
+  requireField(cluster::Cluster::RingHashLbConfig::descriptor(), {"hash_function", 3, T::TYPE_ENUM});
+  requireField(cluster::Cluster::RingHashLbConfig::descriptor(), {"maximum_ring_size", 4, T::TYPE_MESSAGE});
+  requireField(cluster::Cluster::MaglevLbConfig::descriptor(), {"table_size", 1, T::TYPE_MESSAGE});
+  const pb::Descriptor* common = cluster::Cluster::CommonLbConfig::descriptor();
+  requireField(common, {"healthy_panic_threshold", 1, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.type.v3.Percent"});
+  requireField(common, {"zone_aware_lb_config", 2, T::TYPE_MESSAGE, Kind::kSingular, "locality_config_specifier"});
+  requireField(common,
+               {"locality_weighted_lb_config", 3, T::TYPE_MESSAGE, Kind::kSingular, "locality_config_specifier"});
+
+  const pb::Descriptor* od = cluster::OutlierDetection::descriptor();
+  requireField(od, {"consecutive_5xx", 1, T::TYPE_MESSAGE});
+  requireField(od, {"enforcing_success_rate", 6, T::TYPE_MESSAGE});
+  requireField(od, {"split_external_local_origin_errors", 12, T::TYPE_BOOL});
+  requireField(od, {"failure_percentage_threshold", 16, T::TYPE_MESSAGE});
+  requireField(od, {"max_ejection_time", 21, T::TYPE_MESSAGE, Kind::kSingular, {}, "google.protobuf.Duration"});
+  requireField(od, {"always_eject_one_host", 25, T::TYPE_MESSAGE});
+
+  const pb::Descriptor* hc = core::HealthCheck::descriptor();
+  requireField(hc, {"timeout", 1, T::TYPE_MESSAGE});
+  requireField(hc, {"interval", 2, T::TYPE_MESSAGE});
+  requireField(hc, {"unhealthy_threshold", 4, T::TYPE_MESSAGE});
+  requireField(hc, {"healthy_threshold", 5, T::TYPE_MESSAGE});
+  requireField(hc, {"http_health_check", 8, T::TYPE_MESSAGE, Kind::kSingular, "health_checker"});
+  requireField(hc, {"tcp_health_check", 9, T::TYPE_MESSAGE, Kind::kSingular, "health_checker"});
+  requireField(hc, {"grpc_health_check", 11, T::TYPE_MESSAGE, Kind::kSingular, "health_checker"});
+  requireField(hc, {"no_traffic_interval", 12, T::TYPE_MESSAGE});
+  requireField(hc, {"unhealthy_interval", 14, T::TYPE_MESSAGE});
+  requireField(hc, {"interval_jitter_percent", 18, T::TYPE_UINT32});
+  requireField(hc, {"initial_jitter", 20, T::TYPE_MESSAGE});
+  requireField(core::HealthCheck::HttpHealthCheck::descriptor(),
+               {"expected_statuses", 9, T::TYPE_MESSAGE, Kind::kRepeated, {}, "envoy.type.v3.Int64Range"});
+  requireField(core::HealthCheck::HttpHealthCheck::descriptor(),
+               {"codec_client_type", 10, T::TYPE_ENUM, Kind::kSingular, {}, "envoy.type.v3.CodecClientType"});
+  requireField(core::HealthCheck::GrpcHealthCheck::descriptor(), {"authority", 2, T::TYPE_STRING});
+
+  requireField(endpoint::LocalityLbEndpoints::descriptor(), {"locality", 1, T::TYPE_MESSAGE});
+  requireField(endpoint::LocalityLbEndpoints::descriptor(), {"load_balancing_weight", 3, T::TYPE_MESSAGE});
+  requireField(endpoint::LocalityLbEndpoints::descriptor(), {"metadata", 9, T::TYPE_MESSAGE});
+  requireField(endpoint::LbEndpoint::descriptor(), {"metadata", 3, T::TYPE_MESSAGE});
+  requireField(endpoint::ClusterLoadAssignment::descriptor(), {"policy", 4, T::TYPE_MESSAGE});
+  requireField(listener::Listener::descriptor(),
+               {"api_listener", 19, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.listener.v3.ApiListener"});
+  requireField(listener::ApiListener::descriptor(), {"api_listener", 1, T::TYPE_MESSAGE});
+
+  CHECK(enumNumber(cluster::Cluster::LbPolicy_descriptor(), "ROUND_ROBIN") == 0);
+  CHECK(enumNumber(cluster::Cluster::LbPolicy_descriptor(), "LEAST_REQUEST") == 1);
+  CHECK(enumNumber(cluster::Cluster::LbPolicy_descriptor(), "RING_HASH") == 2);
+  CHECK(enumNumber(cluster::Cluster::LbPolicy_descriptor(), "CLUSTER_PROVIDED") == 6);
+  CHECK(enumNumber(cluster::Cluster::LbPolicy_descriptor(), "LOAD_BALANCING_POLICY_CONFIG") == 7);
+  CHECK(enumNumber(cluster::Cluster::RingHashLbConfig::HashFunction_descriptor(), "MURMUR_HASH_2") == 1);
+  CHECK(enumNumber(core::RequestMethod_descriptor(), "PATCH") == 9);
+}
+
+TEST_CASE("a NACK encodes with Envoy's field numbers", "[xds][wire]") {
+  // DiscoveryRequest{version_info: "1", response_nonce: "n", error_detail{code: 3, message: "bad"}}:
+  // field 1 (0x0a), field 5 (0x2a), field 6 (0x32) wrapping Status field 1 varint (0x08) and field 2 (0x12).
+  discovery::DiscoveryRequest nack;
+  nack.set_version_info("1");
+  nack.set_response_nonce("n");
+  nack.mutable_error_detail()->set_code(3);
+  nack.mutable_error_detail()->set_message("bad");
+  const std::string expected("\x0a\x01" "1" "\x2a\x01" "n" "\x32\x07\x08\x03\x12\x03" "bad", 15);
+  CHECK(nack.SerializeAsString() == expected);
+
+  // DeltaDiscoveryRequest{resource_names_subscribe: ["a"], initial_resource_versions{"a": "1"}, response_nonce: "n"}:
+  // field 3 (0x1a), the map entry {key 1, value 2} as field 5 (0x2a), field 6 (0x32).
+  discovery::DeltaDiscoveryRequest delta;
+  delta.add_resource_names_subscribe("a");
+  (*delta.mutable_initial_resource_versions())["a"] = "1";
+  delta.set_response_nonce("n");
+  const std::string delta_bytes("\x1a\x01" "a" "\x2a\x06\x0a\x01" "a" "\x12\x01" "1" "\x32\x01" "n", 14);
+  CHECK(delta.SerializeAsString() == delta_bytes);
+}
+
+TEST_CASE("responses encoded by Envoy's field numbers decode, and unknown fields survive", "[xds][wire]") {
+  // DiscoveryResponse{version_info: "v1", resources: [Any{type_url: "t/x", value: "\x0a\x01c"}], canary: true,
+  // type_url: "t/x", nonce: "7", control_plane{identifier: "cp"}} then field 100 varint 7 (tag 0xa0 0x06),
+  // a field this subset does not know.
+  const std::string bytes(
+      "\x0a\x02" "v1"
+      "\x12\x0a" "\x0a\x03" "t/x" "\x12\x03\x0a\x01" "c"
+      "\x18\x01"
+      "\x22\x03" "t/x"
+      "\x2a\x01" "7"
+      "\x32\x04\x0a\x02" "cp"
+      "\xa0\x06\x07",
+      35);
+  discovery::DiscoveryResponse response;
+  REQUIRE(response.ParseFromString(bytes));
+  CHECK(response.version_info() == "v1");
+  REQUIRE(response.resources_size() == 1);
+  CHECK(response.resources(0).type_url() == "t/x");
+  CHECK(response.resources(0).value() == std::string("\x0a\x01" "c", 3));
+  CHECK(response.canary());
+  CHECK(response.type_url() == "t/x");
+  CHECK(response.nonce() == "7");
+  CHECK(response.control_plane().identifier() == "cp");
+  CHECK(response.GetReflection()->GetUnknownFields(response).field_count() == 1);
+  // Kept aside and written back unchanged, so a relaying component loses nothing.
+  CHECK(response.SerializeAsString() == bytes);
+
+  // DeltaDiscoveryResponse{system_version_info: "s", resources: [Resource{version: "1", name: "c",
+  // ttl{seconds: 5}}], nonce: "n", removed_resources: ["x"]}.
+  const std::string delta_bytes(
+      "\x0a\x01" "s"
+      "\x12\x0a" "\x0a\x01" "1" "\x1a\x01" "c" "\x32\x02\x08\x05"
+      "\x2a\x01" "n"
+      "\x32\x01" "x",
+      21);
+  discovery::DeltaDiscoveryResponse delta;
+  REQUIRE(delta.ParseFromString(delta_bytes));
+  CHECK(delta.system_version_info() == "s");
+  REQUIRE(delta.resources_size() == 1);
+  CHECK(delta.resources(0).version() == "1");
+  CHECK(delta.resources(0).name() == "c");
+  CHECK(delta.resources(0).ttl().seconds() == 5);
+  CHECK(delta.nonce() == "n");
+  REQUIRE(delta.removed_resources_size() == 1);
+  CHECK(delta.removed_resources(0) == "x");
+  CHECK(delta.SerializeAsString() == delta_bytes);
+}
+
+TEST_CASE("a listener's api_listener and a secret decode from Envoy's field numbers", "[xds][wire]") {
+  // Listener{name: "a", api_listener (19, tag 0x9a 0x01){api_listener: Any{type_url: "t"}}}.
+  const std::string bytes("\x0a\x01" "a" "\x9a\x01\x05\x0a\x03\x0a\x01" "t", 11);
+  listener::Listener decoded;
+  REQUIRE(decoded.ParseFromString(bytes));
+  CHECK(decoded.name() == "a");
+  REQUIRE(decoded.has_api_listener());
+  CHECK(decoded.api_listener().api_listener().type_url() == "t");
+  CHECK_FALSE(decoded.has_address());
+
+  // Secret{name: "s", validation_context (4){trusted_ca (1){inline_string (3): "pem"}}}.
+  const std::string secret_bytes("\x0a\x01" "s" "\x22\x07\x0a\x05\x1a\x03" "pem", 12);
+  tls::Secret secret;
+  REQUIRE(secret.ParseFromString(secret_bytes));
+  CHECK(secret.name() == "s");
+  REQUIRE(secret.has_validation_context());
+  CHECK(secret.validation_context().trusted_ca().inline_string() == "pem");
 }

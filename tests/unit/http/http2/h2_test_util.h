@@ -100,7 +100,9 @@ struct RecordingServer : http::ServerCodecCallbacks {
 struct RecordingClient : http::ClientCodecCallbacks {
   void onGoAway() override { ++goaways; }
   void onMaxConcurrentStreams(uint32_t n) override { max_streams = n; }
+  void onPingAck() override { ++ping_acks; }
   int goaways = 0;
+  int ping_acks = 0;
   uint32_t max_streams = 0;
 };
 

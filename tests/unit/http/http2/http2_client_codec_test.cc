@@ -330,5 +330,41 @@ TEST_CASE("a stream reset before its headers were sent just goes away", "[http2]
   CHECK(b.client->activeStreams() == 0);
 }
 
+TEST_CASE("a PING from sendPing is acknowledged by the server and reported once", "[http2][client][ping]") {
+  BackToBack b;
+  b.pump();
+  REQUIRE(b.client->sendPing());
+  auto frames = parseFrames(b.client_transport.pending.toString());
+  const ParsedFrame* ping = findFrame(frames, kPing, 0);
+  REQUIRE(ping != nullptr);
+  CHECK((ping->flags & kAck) == 0);
+  CHECK(b.client_callbacks.ping_acks == 0);
+  b.pump();
+  CHECK(b.client_callbacks.ping_acks == 1);
+}
+
+TEST_CASE("a PING from the server is answered but not reported as our ACK", "[http2][client][ping]") {
+  PipeTransport transport;
+  RecordingClient callbacks;
+  auto client = http::http2::makeHttp2ClientCodec(transport, callbacks, CodecLimits{});
+  transport.take();
+  net::Buffer in(settingsFrame() + pingFrame(42));
+  REQUIRE(client->dispatch(in));
+  CHECK(callbacks.ping_acks == 0);
+  auto frames = parseFrames(transport.take());
+  const ParsedFrame* ack = findFrame(frames, kPing, 0);
+  REQUIRE(ack != nullptr);
+  CHECK((ack->flags & kAck) != 0);
+}
+
+TEST_CASE("sendPing fails once the connection has failed", "[http2][client][ping]") {
+  PipeTransport transport;
+  RecordingClient callbacks;
+  auto client = http::http2::makeHttp2ClientCodec(transport, callbacks, CodecLimits{});
+  net::Buffer garbage(std::string(64, 'x'));
+  CHECK_FALSE(client->dispatch(garbage));
+  CHECK_FALSE(client->sendPing());
+}
+
 }  // namespace
 }  // namespace remora::testing::h2

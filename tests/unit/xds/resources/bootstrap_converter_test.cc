@@ -60,7 +60,7 @@ TEST_CASE("duplicate cluster names and listener addresses are rejected", "[xds][
                                                   tcpListener("b", 0, "c") + "]}}")));
 }
 
-TEST_CASE("EDS clusters and top-level extras are unsupported in a bootstrap for now", "[xds][resources][bootstrap]") {
+TEST_CASE("EDS clusters and top-level extras are unsupported in a bootstrap without ADS", "[xds][resources][bootstrap]") {
   auto eds = toBootstrap(protoFromJson<BootstrapProto>(
       R"({"static_resources": {"clusters": [{"name": "e", "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}}}]}})"));
   REQUIRE_FALSE(eds);
@@ -82,4 +82,175 @@ TEST_CASE("admin accepts an address and the customary /dev/null access log", "[x
   auto log = toBootstrap(protoFromJson<BootstrapProto>(R"({"admin": {"access_log_path": "/var/log/admin.log"}})"));
   REQUIRE_FALSE(log);
   CHECK(log.error().code == Error::kUnsupported);
+}
+
+namespace {
+
+// An ADS bootstrap in Envoy's shape; `dynamic` replaces dynamic_resources'
+// body, `xds_cluster` the ADS cluster, `extra` adds top-level fields.
+std::string adsBootstrap(const std::string& dynamic, const std::string& extra = "",
+                         const std::string& xds_cluster = R"({"name": "xds_cluster", "type": "STATIC",
+      "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "explicit_http_config": {"http2_protocol_options": {}}}},
+      "load_assignment": {"cluster_name": "xds_cluster", "endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+        {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]}})") {
+  return R"({"node": {"id": "sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local", "cluster": "svc",
+      "metadata": {"REMORA_SERVICE": "svc", "APP_PORTS": "8080"}, "locality": {"region": "r"}},
+      "dynamic_resources": )" + dynamic + R"(, "static_resources": {"clusters": [)" + xds_cluster + "]}" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+constexpr const char* kAdsDynamic = R"({
+    "ads_config": {"api_type": "GRPC", "transport_api_version": "V3",
+                   "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]},
+    "lds_config": {"ads": {}, "resource_api_version": "V3"},
+    "cds_config": {"ads": {}, "resource_api_version": "V3", "initial_fetch_timeout": "3s"}})";
+
+std::string dynamicError(const std::string& dynamic) {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(dynamic)));
+  REQUIRE_FALSE(b);
+  return b.error().message;
+}
+
+std::string clusterError(const std::string& xds_cluster) {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(kAdsDynamic, "", xds_cluster)));
+  REQUIRE_FALSE(b);
+  return b.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("an ADS bootstrap in Envoy's shape is accepted with its node", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(kAdsDynamic)));
+  INFO((b ? "" : b.error().message));
+  REQUIRE(b);
+  REQUIRE(b->dynamic);
+  CHECK(b->dynamic->api_type == DynamicResources::ApiType::kSotw);
+  CHECK(b->dynamic->ads_cluster == "xds_cluster");
+  CHECK(b->dynamic->lds);
+  CHECK(b->dynamic->cds);
+  CHECK(b->dynamic->initial_fetch_timeout == Millis(3000));
+  CHECK(b->node.id == "sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local");
+  CHECK(b->node.cluster == "svc");
+
+  auto delta = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(R"({"ads_config": {"api_type": "DELTA_GRPC",
+      "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]}, "lds_config": {"ads": {}}})")));
+  REQUIRE(delta);
+  CHECK(delta->dynamic->api_type == DynamicResources::ApiType::kDelta);
+  CHECK(delta->dynamic->lds);
+  CHECK_FALSE(delta->dynamic->cds);
+  CHECK(delta->dynamic->initial_fetch_timeout == Millis(15000));
+
+  auto none = toBootstrap(BootstrapProto());
+  REQUIRE(none);
+  CHECK_FALSE(none->dynamic);
+}
+
+TEST_CASE("the ADS cluster accepts the legacy http2_protocol_options", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(kAdsDynamic, "", R"({"name": "xds_cluster",
+      "http2_protocol_options": {}, "load_assignment": {"endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+      {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]}})")));
+  INFO((b ? "" : b.error().message));
+  CHECK(b);
+}
+
+TEST_CASE("dynamic_resources needs node.id", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(R"({"dynamic_resources": {"ads_config": {"api_type": "GRPC",
+      "grpc_services": [{"envoy_grpc": {"cluster_name": "x"}}]}}})"));
+  REQUIRE_FALSE(b);
+  CHECK(b.error().code == Error::kInvalidArgument);
+  CHECK(b.error().message == "node.id: required with dynamic_resources");
+}
+
+TEST_CASE("dynamic_resources other than ADS over gRPC are refused with their field", "[xds][resources][bootstrap]") {
+  CHECK(dynamicError(R"({"lds_config": {"ads": {}}})") ==
+        "dynamic_resources.ads_config: is required (remora-proxy supports ADS only)");
+  CHECK(dynamicError(R"({"ads_config": {"grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]}})") ==
+        "dynamic_resources.ads_config.api_type: is required (GRPC or DELTA_GRPC)");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "REST", "cluster_names": ["xds_cluster"]}})") ==
+        "dynamic_resources.ads_config.cluster_names: not supported by remora-proxy");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "REST"}})") ==
+        "dynamic_resources.ads_config.api_type: not supported by remora-proxy (REST; supported: GRPC, DELTA_GRPC)");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "GRPC", "transport_api_version": "V2",
+      "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]}})") ==
+        "dynamic_resources.ads_config.transport_api_version: not supported by remora-proxy (xDS v2)");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "GRPC"}})") ==
+        "dynamic_resources.ads_config.grpc_services: must name exactly one control plane (one envoy_grpc cluster)");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "GRPC", "grpc_services": [{"envoy_grpc": {}}]}})") ==
+        "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: is required");
+  CHECK(dynamicError(R"({"ads_config": {"api_type": "GRPC", "grpc_services": [{"timeout": "1s"}]}})") ==
+        "dynamic_resources.ads_config.grpc_services[0].timeout: not supported by remora-proxy");
+
+  const std::string ads = R"("ads_config": {"api_type": "GRPC", "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]})";
+  CHECK(dynamicError("{" + ads + R"(, "lds_config": {"api_config_source": {"api_type": "GRPC"}}})") ==
+        "dynamic_resources.lds_config.api_config_source: not supported by remora-proxy");
+  CHECK(dynamicError("{" + ads + R"(, "cds_config": {"resource_api_version": "V3"}})") ==
+        "dynamic_resources.cds_config: must be {ads: {}} (remora-proxy fetches resources over ADS only)");
+  CHECK(dynamicError("{" + ads + R"(, "cds_config": {"ads": {}, "resource_api_version": "V2"}})") ==
+        "dynamic_resources.cds_config.resource_api_version: not supported by remora-proxy (xDS v2)");
+}
+
+TEST_CASE("the ADS cluster must be a static HTTP/2 cluster with endpoints", "[xds][resources][bootstrap]") {
+  const std::string path = "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: ";
+  auto missing = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(kAdsDynamic, "", R"({"name": "other"})")));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Error::kNotFound);
+  CHECK(missing.error().message == path + "cluster \"xds_cluster\" does not exist in static_resources.clusters");
+  CHECK(clusterError(R"({"name": "xds_cluster", "http2_protocol_options": {}})") ==
+        path + "cluster \"xds_cluster\" must have at least one endpoint in load_assignment");
+  CHECK(clusterError(R"({"name": "xds_cluster", "load_assignment": {"endpoints": [{"lb_endpoints": [{"endpoint":
+      {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]}})") ==
+        path +
+            "cluster \"xds_cluster\" must speak HTTP/2 (gRPC): set typed_extension_protocol_options "
+            "explicit_http_config.http2_protocol_options, or http2_protocol_options");
+  CHECK(clusterError(R"({"name": "xds_cluster", "type": "EDS", "http2_protocol_options": {},
+      "eds_cluster_config": {"eds_config": {"ads": {}}}})") ==
+        path + "cluster \"xds_cluster\" must be type STATIC (it carries the xDS stream itself)");
+}
+
+TEST_CASE("with ADS, static EDS clusters and RDS listeners are allowed and CDS clusters may be named",
+          "[xds][resources][bootstrap]") {
+  const std::string listeners = R"("static_resources": {"clusters": [{"name": "xds_cluster",
+      "http2_protocol_options": {}, "load_assignment": {"endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+      {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]}},
+      {"name": "eds", "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}}}],
+    "listeners": [)" + tcpListener("tcp", 0, "from_cds") + R"(,
+      {"name": "http", "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+       "filter_chains": [{"filters": [{"name": "hcm", "typed_config": {
+         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+         "stat_prefix": "h", "rds": {"route_config_name": "routes", "config_source": {"ads": {}}},
+         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+           "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}]})";
+  auto with_cds = toBootstrap(protoFromJson<BootstrapProto>(
+      R"({"node": {"id": "n"}, "dynamic_resources": )" + std::string(kAdsDynamic) + ", " + listeners + "}"));
+  INFO((with_cds ? "" : with_cds.error().message));
+  REQUIRE(with_cds);
+  CHECK(with_cds->clusters.size() == 2);
+  CHECK(with_cds->clusters[1].type == Cluster::DiscoveryType::kEds);
+  REQUIRE(with_cds->listeners.size() == 2);
+  CHECK(std::get<HttpConnectionManager>(with_cds->listeners[1].filter_chains[0].filter).rds_route_config_name ==
+        "routes");
+
+  // Without CDS, a cluster a static listener names must be static.
+  auto lds_only = toBootstrap(protoFromJson<BootstrapProto>(
+      R"({"node": {"id": "n"}, "dynamic_resources": {"ads_config": {"api_type": "GRPC",
+          "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]}, "lds_config": {"ads": {}}}, )" +
+      listeners + "}"));
+  REQUIRE_FALSE(lds_only);
+  CHECK(lds_only.error().code == Error::kNotFound);
+  CHECK_THAT(lds_only.error().message, Catch::Contains("\"from_cds\" does not exist"));
+
+  // Without dynamic_resources, RDS is refused.
+  auto no_ads = toBootstrap(protoFromJson<BootstrapProto>(R"({"static_resources": {"listeners": [
+      {"name": "http", "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+       "filter_chains": [{"filters": [{"name": "hcm", "typed_config": {
+         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+         "stat_prefix": "h", "rds": {"route_config_name": "routes", "config_source": {"ads": {}}},
+         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+           "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}]}})"));
+  REQUIRE_FALSE(no_ads);
+  CHECK(no_ads.error().message ==
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.rds: not supported by remora-proxy "
+        "(needs dynamic_resources.ads_config (an ADS stream to fetch it over))");
 }

@@ -97,3 +97,57 @@ TEST_CASE("endpoint values are validated with their full path", "[xds][resources
         "cs[0].load_assignment.endpoints[0].lb_endpoints[0].load_balancing_weight: must be at least 1");
   CHECK(convertError(R"({"name": "c", "connect_timeout": "0s"})") == "cs[0].connect_timeout: must be more than 0");
 }
+
+TEST_CASE("load balancing options beyond plain round robin are refused with their field",
+          "[xds][resources][cluster]") {
+  // Empty option blocks, as some control planes always send, are accepted.
+  auto empty = toCluster(protoFromJson<ClusterProto>(cluster(R"("round_robin_lb_config": {}, "common_lb_config": {})")));
+  REQUIRE(empty);
+  CHECK(empty->lb_policy == Cluster::LbPolicy::kRoundRobin);
+  CHECK(convertError(cluster(R"("round_robin_lb_config": {"slow_start_config": {"slow_start_window": "5s"}})")) ==
+        "cs[0].round_robin_lb_config.slow_start_config: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("common_lb_config": {"healthy_panic_threshold": {"value": 10}})")) ==
+        "cs[0].common_lb_config.healthy_panic_threshold: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("common_lb_config": {"locality_weighted_lb_config": {}})")) ==
+        "cs[0].common_lb_config.locality_weighted_lb_config: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("lb_policy": "RING_HASH", "ring_hash_lb_config": {"minimum_ring_size": 64})")) ==
+        "cs[0].ring_hash_lb_config: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("lb_policy": "MAGLEV")")) ==
+        "cs[0].lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN)");
+  CHECK(convertError(cluster(R"("least_request_lb_config": {"choice_count": 3})")) ==
+        "cs[0].least_request_lb_config: not supported by remora-proxy");
+}
+
+TEST_CASE("outlier detection, health checks and TLS are refused until implemented", "[xds][resources][cluster]") {
+  CHECK(convertError(cluster(R"("outlier_detection": {"consecutive_5xx": 5, "failure_percentage_threshold": 80})")) ==
+        "cs[0].outlier_detection: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s", "interval": "5s", "unhealthy_threshold": 3,
+      "healthy_threshold": 2, "grpc_health_check": {"service_name": "s"}}])")) ==
+        "cs[0].health_checks: not supported by remora-proxy");
+  auto tls = toCluster(protoFromJson<ClusterProto>(cluster(R"("transport_socket": {"name": "envoy.transport_sockets.tls",
+      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+      "sni": "b.svc", "common_tls_context": {"alpn_protocols": ["h2"]}}})")), "cs[0]");
+  REQUIRE_FALSE(tls);
+  CHECK(tls.error().code == Error::kUnsupported);
+  CHECK(tls.error().message ==
+        "cs[0].transport_socket: not supported by remora-proxy (TLS to upstreams "
+        "(envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext) is not implemented yet)");
+}
+
+TEST_CASE("endpoint metadata and locality weights are accepted, priorities are refused",
+          "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(R"({"name": "c", "metadata": {"filter_metadata": {"istio": {"k": "v"}}},
+      "load_assignment": {"cluster_name": "c", "endpoints": [{"locality": {"zone": "z1"}, "load_balancing_weight": 3,
+      "metadata": {"filter_metadata": {"m": {}}}, "lb_endpoints": [{"metadata": {"filter_metadata": {"envoy.lb": {"canary": true}}},
+      "endpoint": {"address": {"socket_address": {"address": "10.0.0.2", "port_value": 8080}}}, "load_balancing_weight": 7}]}]}})"));
+  REQUIRE(c);
+  REQUIRE(c->endpoints.size() == 1);
+  CHECK(c->endpoints[0].weight == 7);
+  CHECK(c->endpoints[0].address == SocketAddress{"10.0.0.2", 8080});
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"load_balancing_weight": 0, "lb_endpoints": []}]}})") ==
+        "cs[0].load_assignment.endpoints[0].load_balancing_weight: must be at least 1");
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"priority": 1, "lb_endpoints": []}]}})") ==
+        "cs[0].load_assignment.endpoints[0].priority: not supported by remora-proxy");
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"policy": {"overprovisioning_factor": 140}}})") ==
+        "cs[0].load_assignment.policy: not supported by remora-proxy");
+}

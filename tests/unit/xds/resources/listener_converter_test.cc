@@ -78,7 +78,18 @@ TEST_CASE("TLS on a filter chain is not supported yet", "[xds][resources][listen
   auto l = toListener(protoFromJson<ListenerProto>(listener(
       std::string(R"([{"transport_socket": {"name": "envoy.transport_sockets.tls"}, "filters": [)") + kTcp + "]}]")));
   REQUIRE_FALSE(l);
-  CHECK(l.error().message == "filter_chains[0].transport_socket: not supported by remora-proxy");
+  CHECK(l.error().code == Error::kUnsupported);
+  CHECK(l.error().message ==
+        "filter_chains[0].transport_socket: not supported by remora-proxy (TLS termination "
+        "(envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext) is not implemented yet)");
+  // A DownstreamTlsContext @type resolves (the TLS protos are linked), so the
+  // user sees the refusal above rather than a JSON "unknown type" error.
+  auto typed = toListener(protoFromJson<ListenerProto>(listener(std::string(R"([{"transport_socket": {
+      "name": "envoy.transport_sockets.tls", "typed_config": {
+      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+      "require_client_certificate": true}}, "filters": [)") + kTcp + "]}]")));
+  REQUIRE_FALSE(typed);
+  CHECK_THAT(typed.error().message, Catch::StartsWith("filter_chains[0].transport_socket: not supported"));
 }
 
 TEST_CASE("an unknown listener filter is refused", "[xds][resources][listener]") {

@@ -1,0 +1,89 @@
+// AdsClient: remora-proxy's one Aggregated Discovery Service stream to the
+// control plane. It keeps the stream up (reconnecting with jittered
+// exponential backoff after any failure), feeds every DiscoveryResponse to the
+// AdsMux (whose watcher, the XdsCache, applies it) and sends what the mux
+// asks: the initial subscriptions with the node, then ACKs and NACKs.
+//
+// While the control plane is unreachable nothing changes: the proxy serves its
+// last good config; connected() and failure() say why it is stale.
+//
+// Main thread only.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/config/xds_cache.h"
+#include "proxy/grpc/backoff_strategy.h"
+#include "proxy/grpc/grpc_stream.h"
+#include "proxy/net/dispatcher.h"
+#include "xds/client/ads_mux.h"
+
+namespace remora::config {
+
+struct AdsClientOptions {
+  net::Address address;   // the ADS cluster's endpoint
+  std::string authority;  // the ADS cluster's name
+  xds::client::AdsMux::Mode mode = xds::client::AdsMux::Mode::kStateOfTheWorld;
+  envoy::config::core::v3::Node node;  // sent in the first request of each stream
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_max{30000};
+  // An HTTP/2 PING after this long without a byte from the control plane. Not
+  // shorter: gRPC servers by default answer pings more often than every 5
+  // minutes on a quiet stream with GOAWAY "too many pings".
+  std::chrono::milliseconds keepalive_interval{300000};
+  std::chrono::milliseconds keepalive_timeout{20000};
+};
+
+// What the client tells the server about itself, for metrics.
+class AdsClientObserver {
+ public:
+  virtual ~AdsClientObserver() = default;
+  virtual void onConnected(bool connected) = 0;
+  virtual void onStreamFailure(const std::string& why) = 0;
+  // One response handled: accepted (ACK) or rejected (NACK).
+  virtual void onResponse(std::string_view type_url, bool accepted) = 0;
+};
+
+class AdsClient : public grpc::GrpcStreamCallbacks {
+ public:
+  AdsClient(net::Dispatcher& dispatcher, AdsClientOptions options, XdsCache& cache, AdsClientObserver& observer,
+            std::function<uint64_t()> random);
+  ~AdsClient() override;
+
+  // Opens the first stream.
+  void start();
+
+  bool connected() const { return connected_; }
+  // Why the last stream ended or could not open ("" if none failed yet).
+  const std::string& failure() const { return failure_; }
+  // Since when the stream has been down (nullopt while connected).
+  std::optional<std::chrono::steady_clock::time_point> downSince() const { return down_since_; }
+  const xds::client::AdsMux& mux() const { return mux_; }
+
+  // grpc::GrpcStreamCallbacks
+  void onReady() override;
+  void onMessage(std::string message) override;
+  void onClose(int grpc_status, std::string message) override;
+
+ private:
+  void connect();
+  void flush();
+
+  net::Dispatcher& dispatcher_;
+  AdsClientOptions options_;
+  AdsClientObserver& observer_;
+  xds::client::AdsMux mux_;
+  grpc::BackoffStrategy backoff_;
+  std::unique_ptr<grpc::GrpcStream> stream_;
+  net::TimerPtr retry_timer_;
+  std::string failure_;
+  std::optional<std::chrono::steady_clock::time_point> down_since_;
+  bool connected_ = false;
+};
+
+}  // namespace remora::config
