@@ -14,9 +14,8 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libcpp-httplib-dev libhttp-parser-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
-  # RE2: route and header regexes, compiled as Envoy does
-  libre2-dev
-  # route regexes (RE2: linear time, no backtracking on request input)
+  # RE2: route and header regexes, compiled as Envoy does (linear time, no
+  # backtracking on request input)
   libre2-dev
   # real clients, servers and peers for integration tests and benchmarks
   curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk

@@ -4,31 +4,17 @@
 
 #include <ctime>
 
+#include "proxy/config/yaml_to_json.h"
+
 namespace remora::server {
 
 namespace {
 
 // A JSON string literal.
 std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  config::appendJsonString(out, s);
+  return out;
 }
 
 // RFC 3339, UTC, second precision: what Envoy's last_updated looks like.

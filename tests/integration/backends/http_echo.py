@@ -53,6 +53,9 @@ class BadRequest(Exception):
 
 class EchoHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle on, the body
+    # waits for the client's delayed ACK (40 ms) on every keep-alive response.
+    disable_nagle_algorithm = True
     quiet = False
 
     def version_string(self):
