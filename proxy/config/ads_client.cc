@@ -97,6 +97,7 @@ void AdsClient::onMessage(std::string message) {
     const auto* s = mux_.state(type_url);
     spdlog::warn("xds: rejected {}: {}", type_url, s && s->last_error ? *s->last_error : "unknown type");
   }
+  if (held_ && held_()) return;
   flush();
 }
 

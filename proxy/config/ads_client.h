@@ -57,6 +57,13 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
 
   // Opens the first stream.
   void start();
+  // While `held` returns true, requests made by responses (ACKs, NACKs,
+  // new subscriptions) wait: the server holds them until the workers serve
+  // the config a response produced, so an ACK means "serving", then calls
+  // flush().
+  void holdRequestsWhile(std::function<bool()> held) { held_ = std::move(held); }
+  // Sends whatever the mux has queued (no-op without a stream).
+  void flush();
 
   bool connected() const { return connected_; }
   // Why the last stream ended or could not open ("" if none failed yet).
@@ -72,7 +79,6 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
 
  private:
   void connect();
-  void flush();
 
   net::Dispatcher& dispatcher_;
   AdsClientOptions options_;
@@ -81,6 +87,7 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
   grpc::BackoffStrategy backoff_;
   std::unique_ptr<grpc::GrpcStream> stream_;
   net::TimerPtr retry_timer_;
+  std::function<bool()> held_;
   std::string failure_;
   std::optional<std::chrono::steady_clock::time_point> down_since_;
   bool connected_ = false;

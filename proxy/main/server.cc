@@ -111,18 +111,26 @@ base::Status Server::publish(std::shared_ptr<const config::Snapshot> snapshot) {
     for (auto& w : workers_) {
       if (auto s = w->apply(snapshot, addresses); !s) return s;
     }
+    applied_version_ = snapshot->version;
     return {};
   }
   // The reservations are released once every worker has bound its sockets.
   auto pending = std::make_shared<size_t>(workers_.size());
   net::Dispatcher* main = &main_;
+  const uint64_t version = snapshot->version;
+  // Made and run on the main thread only; the workers just hand it back.
+  auto on_applied = std::make_shared<std::function<void()>>([this, pending, reservations, version] {
+    if (--*pending != 0) return;
+    reservations->clear();
+    if (version > applied_version_) applied_version_ = version;
+    // ACKs held back until now go out: an ACK means the workers serve it.
+    if (ads_ && applied_version_ >= snapshot_->version) ads_->flush();
+  });
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
-    threads_[i]->dispatcher().post([w, snapshot, addresses, main, pending, reservations] {
-      if (auto s = w->apply(snapshot, addresses); !s) spdlog::error("applying config {}: {}", snapshot->version, s.message());
-      main->post([pending, reservations] {
-        if (--*pending == 0) reservations->clear();
-      });
+    threads_[i]->dispatcher().post([w, snapshot, addresses, main, on_applied, version] {
+      if (auto s = w->apply(snapshot, addresses); !s) spdlog::error("applying config {}: {}", version, s.message());
+      main->post([on_applied] { (*on_applied)(); });
     });
   }
   return {};
@@ -158,12 +166,15 @@ base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
   o.connect_timeout = ads_cluster->connect_timeout;
   ads_ = std::make_unique<config::AdsClient>(main_, std::move(o), *xds_cache_, static_cast<config::AdsClientObserver&>(*this),
                                               [this] { return random_(); });
+  ads_->holdRequestsWhile([this] { return applied_version_ < snapshot_->version; });
   ads_->start();
   return {};
 }
 
 bool Server::isReady() const {
-  return ready_ && !draining_ && (!xds_cache_ || xds_cache_->initialized());
+  if (!ready_ || draining_) return false;
+  if (!xds_cache_) return true;
+  return xds_cache_->initialized() && first_complete_version_ != 0 && applied_version_ >= first_complete_version_;
 }
 
 std::string Server::readinessText() const {
@@ -173,6 +184,8 @@ std::string Server::readinessText() const {
   std::string text;
   if (!xds_cache_->initialized()) {
     text = "STARTING: waiting for config from the control plane: " + xds_cache_->waitingFor() + "\n";
+  } else if (!isReady()) {
+    text = "STARTING: the workers are switching to the first config\n";
   } else {
     text = "LIVE\n";
   }
@@ -221,6 +234,7 @@ void Server::onConnected(bool connected) {
 void Server::onStreamFailure(const std::string&) { stats_.mainStats().counter(families_.xds_stream_failures).inc(); }
 
 void Server::onResponse(std::string_view type_url, bool accepted) {
+  if (first_complete_version_ == 0 && xds_cache_->initialized()) first_complete_version_ = snapshot_->version;
   auto type = xds::resources::resourceTypeOf(type_url);
   const std::string_view name = type ? xds::resources::shortTypeName(*type) : std::string_view("unknown");
   stats_.mainStats().counter(families_.xds_updates, {name, accepted ? "accepted" : "rejected"}).inc();

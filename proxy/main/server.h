@@ -72,6 +72,11 @@ class Server : private config::AdsClientObserver {
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker::ListenerAddresses listener_addresses_;
   bool workers_running_ = false;
+  // The newest snapshot version every worker has switched to, and the one that
+  // first held a complete xDS config: ready needs the workers serving it, not
+  // only the main thread having accepted it.
+  uint64_t applied_version_ = 0;
+  uint64_t first_complete_version_ = 0;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<config::XdsCache> xds_cache_;
   std::unique_ptr<config::AdsClient> ads_;
