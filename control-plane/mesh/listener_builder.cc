@@ -1,0 +1,178 @@
+#include "control-plane/mesh/listener_builder.h"
+
+#include <set>
+
+#include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/snapshot_builder.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+
+namespace remora::cp::mesh {
+
+namespace core = envoy::config::core::v3;
+namespace listener = envoy::config::listener::v3;
+namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
+namespace route = envoy::config::route::v3;
+
+namespace {
+
+constexpr std::string_view kHcmFilterName = "envoy.filters.network.http_connection_manager";
+constexpr std::string_view kTcpProxyFilterName = "envoy.filters.network.tcp_proxy";
+constexpr std::string_view kRouterFilterName = "envoy.filters.http.router";
+
+// The router is the only and therefore last HTTP filter; it carries a
+// typed_config because gRPC's xDS client identifies filters by @type.
+hcm::HttpConnectionManager connectionManager(std::string stat_prefix) {
+  hcm::HttpConnectionManager manager;
+  manager.set_stat_prefix(std::move(stat_prefix));
+  manager.set_codec_type(hcm::HttpConnectionManager::AUTO);
+  hcm::HttpFilter* router = manager.add_http_filters();
+  router->set_name(std::string(kRouterFilterName));
+  router->mutable_typed_config()->PackFrom(envoy::extensions::filters::http::router::v3::Router());
+  return manager;
+}
+
+hcm::HttpConnectionManager rdsConnectionManager(std::string stat_prefix) {
+  hcm::HttpConnectionManager manager = connectionManager(std::move(stat_prefix));
+  hcm::Rds* rds = manager.mutable_rds();
+  rds->mutable_config_source()->mutable_ads();
+  rds->mutable_config_source()->set_resource_api_version(core::V3);
+  rds->set_route_config_name(std::string(kOutboundRouteName));
+  return manager;
+}
+
+void setHcm(listener::FilterChain& chain, const hcm::HttpConnectionManager& manager) {
+  listener::Filter* filter = chain.add_filters();
+  filter->set_name(std::string(kHcmFilterName));
+  filter->mutable_typed_config()->PackFrom(manager);
+}
+
+void setTcpProxy(listener::FilterChain& chain, const std::string& cluster) {
+  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proxy;
+  proxy.set_stat_prefix(cluster);
+  proxy.set_cluster(cluster);
+  listener::Filter* filter = chain.add_filters();
+  filter->set_name(std::string(kTcpProxyFilterName));
+  filter->mutable_typed_config()->PackFrom(proxy);
+}
+
+void setAddress(listener::Listener& out, uint32_t port) {
+  core::SocketAddress* address = out.mutable_address()->mutable_socket_address();
+  address->set_address("0.0.0.0");
+  address->set_port_value(port);
+}
+
+// The app's HTTP chain: every request to the local app port. Its timeout is
+// off: the calling sidecar's route timeout governs the request.
+listener::FilterChain inboundHttpChain(uint32_t app_port) {
+  const std::string cluster = inboundClusterName(app_port);
+  hcm::HttpConnectionManager manager = connectionManager(cluster);
+  route::RouteConfiguration* routes = manager.mutable_route_config();
+  routes->set_name(cluster);
+  route::VirtualHost* vhost = routes->add_virtual_hosts();
+  vhost->set_name(cluster);
+  vhost->add_domains("*");
+  route::Route* all = vhost->add_routes();
+  all->mutable_match()->set_prefix("/");
+  all->mutable_route()->set_cluster(cluster);
+  all->mutable_route()->mutable_timeout()->set_seconds(0);
+  listener::FilterChain chain;
+  setHcm(chain, manager);
+  return chain;
+}
+
+google::protobuf::Any apiListener(const std::string& name) {
+  listener::Listener out;
+  out.set_name(name);
+  out.mutable_api_listener()->mutable_api_listener()->PackFrom(rdsConnectionManager(name));
+  google::protobuf::Any any;
+  any.PackFrom(out);
+  return any;
+}
+
+}  // namespace
+
+google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, std::vector<std::string>& warnings) {
+  listener::Listener out;
+  out.set_name(std::string(kOutboundListenerName));
+  setAddress(out, kOutboundPort);
+  out.set_traffic_direction(core::OUTBOUND);
+  std::set<uint32_t> http_ports;
+  for (const PortPlan& plan : plans) {
+    if (plan.isHttp()) http_ports.insert(plan.port.port());
+  }
+  std::map<uint32_t, const PortPlan*> tcp_owner;
+  for (const PortPlan& plan : plans) {
+    if (plan.isHttp()) continue;
+    const uint32_t port = plan.port.port();
+    const std::string who = "TCP port " + std::to_string(port) + " of service '" + plan.namespace_ + "/" +
+                            plan.service + "'";
+    if (http_ports.contains(port)) {
+      warnings.push_back(who + " is left out: an HTTP service uses the same port");
+      continue;
+    }
+    auto [it, inserted] = tcp_owner.emplace(port, &plan);
+    if (!inserted) {
+      warnings.push_back(who + " is left out: service '" + it->second->namespace_ + "/" + it->second->service +
+                         "' already uses it");
+      continue;
+    }
+    listener::FilterChain* chain = out.add_filter_chains();
+    chain->set_name(plan.cluster);
+    chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(port);
+    setTcpProxy(*chain, plan.cluster);
+  }
+  listener::FilterChain* http = out.mutable_default_filter_chain();
+  http->set_name("http");
+  setHcm(*http, rdsConnectionManager(std::string(kOutboundListenerName)));
+  google::protobuf::Any any;
+  any.PackFrom(out);
+  return any;
+}
+
+std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
+                                                        const std::vector<const PortPlan*>& own_ports) {
+  if (proxy.app_ports.empty()) return {};
+  listener::Listener out;
+  out.set_name(std::string(kInboundListenerName));
+  setAddress(out, kInboundPort);
+  out.set_traffic_direction(core::INBOUND);
+  for (uint32_t app_port : proxy.app_ports) {
+    const PortPlan* plan = planForAppPort(own_ports, app_port);
+    listener::FilterChain chain;
+    if (plan != nullptr && !plan->isHttp()) {
+      setTcpProxy(chain, inboundClusterName(app_port));
+    } else {
+      chain = inboundHttpChain(app_port);
+    }
+    chain.set_name(inboundClusterName(app_port));
+    if (app_port == proxy.app_ports.front()) *out.mutable_default_filter_chain() = chain;
+    chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(app_port);
+    *out.add_filter_chains() = std::move(chain);
+  }
+  google::protobuf::Any any;
+  any.PackFrom(out);
+  return {std::move(any)};
+}
+
+std::vector<google::protobuf::Any> buildApiListeners(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy) {
+  std::vector<google::protobuf::Any> out;
+  for (const PortPlan& plan : plans) {
+    if (!plan.isHttp()) continue;
+    const std::string port = ":" + std::to_string(plan.port.port());
+    const std::string fqdn = plan.service + "." + plan.namespace_ + ".svc.cluster.local";
+    std::vector<std::string> names = {fqdn + port};
+    if (plan.primary) names.push_back(fqdn);
+    if (plan.namespace_ == proxy.namespace_) {
+      names.push_back(plan.service + port);
+      if (plan.primary) names.push_back(plan.service);
+    }
+    for (const std::string& name : names) out.push_back(apiListener(name));
+  }
+  return out;
+}
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,41 @@
+// Listeners for one proxy: "outbound" (:15001), "inbound" (:15006) and the
+// API listeners gRPC's proxyless clients ask for.
+//
+// TCP service ports: the outbound listener gets one TCP proxy filter chain
+// per TCP port, matched on the connection's original destination port (the
+// mesh has no service VIPs to match on yet). A port is therefore one TCP
+// service mesh-wide: a TCP port also used by an HTTP service port, or by a
+// second TCP service, is left out with a warning (first by namespace/name wins).
+// Everything else takes the default filter chain: the HTTP connection manager
+// with RDS "outbound".
+//
+// API listeners (no address; remora-proxy skips them, gRPC uses them): for
+// each HTTP service port, "<name>.<ns>.svc.cluster.local:<port>", plus
+// "<name>.<ns>.svc.cluster.local" on the service's first HTTP port, plus the
+// short "<name>:<port>" / "<name>" when the service is in the proxy's
+// namespace — i.e. xds:///<name> and xds:///<fqdn>:<port> both resolve. Each
+// names a domain of the outbound route configuration, which the API
+// listener's HCM loads by RDS, so gRPC finds a virtual host for its authority.
+//
+// Internal to control-plane/mesh; called by buildForProxy. Pure; any thread.
+#pragma once
+
+#include <google/protobuf/any.pb.h>
+
+#include <string>
+#include <vector>
+
+#include "control-plane/mesh/proxy_identity.h"
+#include "control-plane/mesh/service_plan.h"
+
+namespace remora::cp::mesh {
+
+google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, std::vector<std::string>& warnings);
+
+// Empty when the proxy has no app ports (a client-only proxy).
+std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
+                                                        const std::vector<const PortPlan*>& own_ports);
+
+std::vector<google::protobuf::Any> buildApiListeners(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy);
+
+}  // namespace remora::cp::mesh

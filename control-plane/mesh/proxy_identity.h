@@ -1,0 +1,35 @@
+// ProxyIdentity: who is asking for config, read from the xDS Node's metadata
+// the sidecar's bootstrap sets (docs/config/bootstrap.md): REMORA_SERVICE,
+// REMORA_NAMESPACE, POD_IP, APP_PORTS ("8080,9090"). gRPC's proxyless
+// clients usually send none of these; they get an identity with no service
+// and no app ports (outbound config only) in namespace "default".
+//
+// Plain value; the xDS server builds one per stream. Pure functions; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "envoy/config/core/v3/base.pb.h"
+#include "xds/base/status.h"
+
+namespace remora::cp::mesh {
+
+struct ProxyIdentity {
+  std::string service;                 // REMORA_SERVICE; empty for a client that serves nothing
+  std::string namespace_ = "default";  // REMORA_NAMESPACE
+  std::string pod_ip;                  // POD_IP
+  std::vector<uint32_t> app_ports;     // APP_PORTS, in the order given, no duplicates
+  bool operator==(const ProxyIdentity&) const = default;
+};
+
+// Reads the identity from node.metadata. Fails (kInvalidArgument, naming
+// "node.metadata.APP_PORTS" etc.) on a malformed value; absent keys keep
+// their defaults. APP_PORTS may also be a JSON list of numbers.
+base::Result<ProxyIdentity> proxyIdentityFromNode(const envoy::config::core::v3::Node& node);
+
+// "8080,9090" -> {8080, 9090}; each 1..65535, duplicates refused.
+base::Result<std::vector<uint32_t>> parseAppPorts(std::string_view text);
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,149 @@
+#include "control-plane/mesh/service_plan.h"
+
+#include <algorithm>
+
+namespace remora::cp::mesh {
+
+namespace {
+
+uint32_t targetPort(const v1::ServicePort& port) { return port.target_port() != 0 ? port.target_port() : port.port(); }
+
+// Which port of `service` an endpoint serves, and on which host port; the
+// same rules validation checks (validation.cc), applied leniently: an endpoint
+// that matches no port (its service changed after it was stored) is left out.
+bool endpointServes(const v1::Endpoint& endpoint, const v1::Service& service, const v1::ServicePort& port,
+                    uint32_t& host_port) {
+  if (!endpoint.port_name().empty()) {
+    if (endpoint.port_name() != port.name()) return false;
+    host_port = endpoint.port() != 0 ? endpoint.port() : targetPort(port);
+    return true;
+  }
+  if (endpoint.port() == 0) return false;
+  if (service.ports_size() == 1 || endpoint.port() == targetPort(port)) {
+    host_port = endpoint.port();
+    return true;
+  }
+  return false;
+}
+
+bool matchesLabels(const HostPlan& host, const std::map<std::string, std::string>& labels) {
+  for (const auto& [key, value] : labels) {
+    auto it = host.labels->find(key);
+    if (it == host.labels->end() || it->second != value) return false;
+  }
+  return true;
+}
+
+void addSubsets(PortPlan& plan) {
+  for (const v1::RouteRule* rule : plan.rules) {
+    for (const v1::Route& route : rule->routes()) {
+      for (const v1::Split& split : route.split()) {
+        std::string name = subsetName(split);
+        if (name.empty()) continue;
+        auto same = [&](const SubsetPlan& s) { return s.name == name; };
+        if (std::find_if(plan.subsets.begin(), plan.subsets.end(), same) != plan.subsets.end()) continue;
+        SubsetPlan subset;
+        subset.cluster = outboundClusterName(plan.port.port(), name, plan.service, plan.namespace_);
+        subset.name = std::move(name);
+        subset.labels = subsetLabels(split);
+        plan.subsets.push_back(std::move(subset));
+      }
+    }
+  }
+  std::sort(plan.subsets.begin(), plan.subsets.end(),
+            [](const SubsetPlan& a, const SubsetPlan& b) { return a.name < b.name; });
+}
+
+}  // namespace
+
+std::string outboundClusterName(uint32_t port, std::string_view subset, std::string_view name,
+                                std::string_view namespace_) {
+  std::string out = "outbound|" + std::to_string(port) + "|";
+  out += subset;
+  out += '|';
+  out += name;
+  out += '.';
+  out += namespace_;
+  return out;
+}
+
+std::string inboundClusterName(uint32_t app_port) { return "inbound|" + std::to_string(app_port); }
+
+std::string subsetName(const v1::Split& split) {
+  if (!split.version().empty()) return split.version();
+  std::map<std::string, std::string> labels = subsetLabels(split);
+  std::string out;
+  for (const auto& [key, value] : labels) {
+    if (!out.empty()) out += ',';
+    out += key + "=" + value;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> subsetLabels(const v1::Split& split) {
+  if (!split.version().empty()) return {{"version", split.version()}};
+  return {split.labels().begin(), split.labels().end()};
+}
+
+const SubsetPlan* PortPlan::subsetFor(const v1::Split& split) const {
+  const std::string name = subsetName(split);
+  if (name.empty()) return nullptr;
+  for (const SubsetPlan& subset : subsets) {
+    if (subset.name == name) return &subset;
+  }
+  return nullptr;
+}
+
+std::vector<PortPlan> planServices(const MeshState& state) {
+  std::vector<PortPlan> plans;
+  for (const auto& [key, service] : state.services()) {
+    const v1::TrafficPolicy* policy = nullptr;
+    for (const auto& [policy_key, object] : state.trafficPolicies()) {
+      if (policy_key.namespace_ == key.namespace_ && object.spec().service() == key.name) {
+        policy = &object.spec();
+        break;
+      }
+    }
+    std::vector<const v1::RouteRule*> rules;
+    for (const auto& [rule_key, object] : state.routeRules()) {
+      if (rule_key.namespace_ == key.namespace_ && object.spec().service() == key.name) {
+        rules.push_back(&object.spec());
+      }
+    }
+    bool primary_taken = false;
+    for (const v1::ServicePort& port : service.spec().ports()) {
+      PortPlan plan;
+      plan.service = key.name;
+      plan.namespace_ = key.namespace_;
+      plan.port = port;
+      plan.cluster = outboundClusterName(port.port(), "", key.name, key.namespace_);
+      plan.policy = policy;
+      if (plan.isHttp()) {
+        plan.primary = !primary_taken;
+        primary_taken = true;
+        plan.rules = rules;
+      }
+      for (const auto& [endpoint_key, endpoint] : state.endpoints()) {
+        const v1::Endpoint& spec = endpoint.spec();
+        uint32_t host_port = 0;
+        if (endpoint_key.namespace_ != key.namespace_ || spec.service() != key.name) continue;
+        if (!endpointServes(spec, service.spec(), port, host_port)) continue;
+        HostPlan host;
+        host.address = spec.address();
+        host.port = host_port;
+        host.weight = spec.weight() == 0 ? 1 : spec.weight();
+        host.health = spec.health() == v1::Endpoint::HEALTH_UNSPECIFIED ? v1::Endpoint::HEALTHY : spec.health();
+        host.locality = spec.locality();
+        host.labels = &spec.labels();
+        plan.hosts.push_back(std::move(host));
+      }
+      addSubsets(plan);
+      plans.push_back(std::move(plan));
+    }
+  }
+  return plans;
+}
+
+bool hostInSubset(const HostPlan& host, const SubsetPlan& subset) { return matchesLabels(host, subset.labels); }
+
+}  // namespace remora::cp::mesh

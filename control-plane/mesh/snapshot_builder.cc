@@ -1,0 +1,49 @@
+#include "control-plane/mesh/snapshot_builder.h"
+
+#include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/listener_builder.h"
+#include "control-plane/mesh/route_builder.h"
+#include "control-plane/mesh/service_plan.h"
+#include "xds/resources/resource_decoder.h"
+
+namespace remora::cp::mesh {
+
+namespace resources = xds::resources;
+
+const std::vector<google::protobuf::Any>& ProxyResources::of(std::string_view type_url) const {
+  static const std::vector<google::protobuf::Any> kNone;
+  auto it = resources.find(type_url);
+  return it == resources.end() ? kNone : it->second;
+}
+
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy) {
+  ProxyResources out;
+  const std::vector<PortPlan> plans = planServices(state);
+  std::vector<const PortPlan*> own_ports;
+  for (const PortPlan& plan : plans) {
+    if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
+  }
+
+  std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
+  listeners.push_back(buildOutboundListener(plans, out.warnings));
+  for (google::protobuf::Any& inbound : buildInboundListener(proxy, own_ports)) {
+    listeners.push_back(std::move(inbound));
+  }
+  for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
+
+  out.resources[std::string(resources::kRouteConfigurationTypeUrl)].push_back(
+      buildOutboundRoutes(plans, proxy, out.warnings));
+
+  std::vector<google::protobuf::Any>& clusters = out.resources[std::string(resources::kClusterTypeUrl)];
+  std::vector<google::protobuf::Any>& assignments =
+      out.resources[std::string(resources::kClusterLoadAssignmentTypeUrl)];
+  buildOutboundClusters(plans, clusters, assignments, out.warnings);
+  buildInboundClusters(proxy, own_ports, clusters);
+  if (!proxy.service.empty() && own_ports.empty()) {
+    out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
+                           "' (REMORA_SERVICE) does not exist; its app ports are served as HTTP");
+  }
+  return out;
+}
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,35 @@
+// Field-by-field checks of each kind's spec and of metadata, used by
+// parseObject (validation.h). Each returns kInvalidArgument naming the JSON
+// path ("spec.routes[0].split[1].weight: ...") of the first bad field.
+//
+// Internal to control-plane/mesh. Pure functions; any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "remora/mesh/v1/mesh.pb.h"
+#include "xds/base/status.h"
+
+namespace remora::cp::mesh {
+
+// "path: why" as kInvalidArgument.
+base::Failure invalidAt(std::string_view path, std::string_view why);
+// "base.field" / "base[index]".
+std::string pathOf(std::string_view base, std::string_view field);
+std::string pathOf(std::string_view base, int index);
+
+// Lower-case letters, digits and '-', starting and ending with a letter or
+// digit, 1..63 characters (Kubernetes' DNS-1123 label).
+bool isDnsLabel(std::string_view value);
+
+base::Status checkMetadata(::remora::mesh::v1::Metadata& metadata, std::string_view path);
+base::Status checkLabels(const google::protobuf::Map<std::string, std::string>& labels, std::string_view path);
+base::Status checkServiceSpec(const ::remora::mesh::v1::Service& spec, std::string_view path);
+base::Status checkEndpointSpec(const ::remora::mesh::v1::Endpoint& spec, std::string_view path);
+base::Status checkTrafficPolicySpec(const ::remora::mesh::v1::TrafficPolicy& spec, std::string_view path);
+base::Status checkRouteRuleSpec(const ::remora::mesh::v1::RouteRule& spec, std::string_view path);
+base::Status checkAuthorizationPolicySpec(const ::remora::mesh::v1::AuthorizationPolicy& spec,
+                                          std::string_view path);
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,248 @@
+#include "control-plane/xds/ads_service.h"
+
+#include <deque>
+#include <vector>
+
+#include "xds/server/delta_stream_session.h"
+#include "xds/server/stream_session.h"
+
+namespace remora::cp::xds {
+
+namespace server = remora::xds::server;
+
+namespace {
+
+// One ADS stream of either flavour; Session is StreamSession or
+// DeltaStreamSession. Deletes itself in OnDone (gRPC's reactor contract).
+//
+// Locks: session_mutex_ (the session, and the order responses are queued in)
+// is taken before write_mutex_ (the queue and the Finish bookkeeping). gRPC
+// operations (StartRead, StartWrite, Finish) are started with neither held,
+// in case a reaction runs inline. The snapshot-change callback takes only
+// pending_mutex_, since it runs under the cache's lock.
+template <typename Session>
+class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request, typename Session::Response>,
+                        public PushTarget {
+ public:
+  using Request = typename Session::Request;
+  using Response = typename Session::Response;
+
+  explicit AdsStream(AdsService& service) : service_(service), session_(service.options().clock) {
+    this->StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The client half-closed or the call was cancelled: end our side too.
+      finish(grpc::Status::OK);
+      return;
+    }
+    const Response* write = nullptr;
+    bool failed = false;
+    std::string failure;
+    {
+      std::lock_guard<std::mutex> lock(session_mutex_);
+      const bool first = session_.nodeId().empty();
+      auto out = session_.onRequest(request_);
+      if (!out) {
+        failed = true;
+        failure = out.error().message;
+      } else {
+        std::vector<Response> responses = std::move(*out);
+        if (first) {
+          registry_id_ = service_.registry().add(session_.status());
+          // Watch first, then read: a change between the two is not lost (at
+          // worst applied twice, which the session turns into nothing).
+          watch_id_ = service_.cache().watch(session_.nodeId(), [this](const server::SnapshotCache::SnapshotPtr& s) {
+            {
+              std::lock_guard<std::mutex> pending_lock(pending_mutex_);
+              pending_ = s;
+            }
+            service_.schedulePush(this);
+          });
+          watching_ = true;
+          if (auto snap = service_.cache().snapshot(session_.nodeId())) {
+            for (auto& r : session_.onSnapshot(std::move(snap))) responses.push_back(std::move(r));
+          }
+        }
+        service_.registry().update(registry_id_, session_.status());
+        write = enqueue(std::move(responses));
+      }
+    }
+    if (failed) {
+      finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, failure));
+      return;
+    }
+    if (write != nullptr) this->StartWrite(write);
+    this->StartRead(&request_);
+  }
+
+  void applyPendingSnapshot() override {
+    const Response* write = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(session_mutex_);
+      server::SnapshotCache::SnapshotPtr snap;
+      {
+        std::lock_guard<std::mutex> pending_lock(pending_mutex_);
+        snap = std::move(pending_);
+      }
+      if (!snap) return;
+      auto responses = session_.onSnapshot(std::move(snap));
+      service_.registry().update(registry_id_, session_.status());
+      write = enqueue(std::move(responses));
+    }
+    if (write != nullptr) this->StartWrite(write);
+  }
+
+  void OnWriteDone(bool ok) override {
+    const Response* next = nullptr;
+    bool finish_now = false;
+    grpc::Status status;
+    {
+      std::lock_guard<std::mutex> lock(write_mutex_);
+      queue_.pop_front();
+      writing_ = false;
+      if (!ok && !finish_requested_) {
+        finish_requested_ = true;
+        status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+      }
+      if (!finish_requested_ && !queue_.empty()) {
+        writing_ = true;
+        next = &queue_.front();
+      } else if (finish_requested_ && !finished_) {
+        finished_ = true;
+        finish_now = true;
+        status = status_;
+      }
+    }
+    if (next != nullptr) this->StartWrite(next);
+    if (finish_now) this->Finish(status);
+  }
+
+  void OnDone() override {
+    if (watching_) service_.cache().cancel(watch_id_);
+    service_.forget(this);
+    if (registry_id_ != 0) service_.registry().remove(registry_id_);
+    delete this;
+  }
+
+ private:
+  // With session_mutex_ held. Returns the response to start writing, if the
+  // queue was idle.
+  const Response* enqueue(std::vector<Response> responses) {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    if (finish_requested_) return nullptr;
+    for (auto& r : responses) queue_.push_back(std::move(r));
+    if (writing_ || queue_.empty()) return nullptr;
+    writing_ = true;
+    // deque::push_back keeps references to existing elements valid.
+    return &queue_.front();
+  }
+
+  // Finish once, after the write in flight (if any) completes.
+  void finish(grpc::Status status) {
+    bool now = false;
+    {
+      std::lock_guard<std::mutex> lock(write_mutex_);
+      if (finish_requested_) return;
+      finish_requested_ = true;
+      status_ = status;
+      if (!writing_) {
+        finished_ = true;
+        now = true;
+      }
+    }
+    if (now) this->Finish(status);
+  }
+
+  AdsService& service_;
+  Request request_;
+
+  std::mutex session_mutex_;
+  Session session_;
+  server::ProxyRegistry::StreamId registry_id_ = 0;
+  server::SnapshotCache::WatchId watch_id_ = 0;
+  bool watching_ = false;
+
+  std::mutex pending_mutex_;
+  server::SnapshotCache::SnapshotPtr pending_;
+
+  std::mutex write_mutex_;
+  std::deque<Response> queue_;
+  bool writing_ = false;
+  bool finish_requested_ = false;
+  bool finished_ = false;
+  grpc::Status status_;
+};
+
+}  // namespace
+
+AdsService::AdsService(server::SnapshotCache& cache, server::ProxyRegistry& registry, AdsServiceOptions options)
+    : cache_(cache), registry_(registry), options_(std::move(options)), pusher_([this] { runPusher(); }) {}
+
+AdsService::~AdsService() { stop(); }
+
+grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
+                        envoy::service::discovery::v3::DiscoveryResponse>*
+AdsService::StreamAggregatedResources(grpc::CallbackServerContext* /*context*/) {
+  return new AdsStream<server::StreamSession>(*this);
+}
+
+grpc::ServerBidiReactor<envoy::service::discovery::v3::DeltaDiscoveryRequest,
+                        envoy::service::discovery::v3::DeltaDiscoveryResponse>*
+AdsService::DeltaAggregatedResources(grpc::CallbackServerContext* /*context*/) {
+  return new AdsStream<server::DeltaStreamSession>(*this);
+}
+
+void AdsService::schedulePush(PushTarget* target) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return;
+  // emplace keeps an earlier due time: the window opens at the first change,
+  // so a steady stream of changes still gets pushed every window.
+  due_.emplace(target, std::chrono::steady_clock::now() + options_.debounce);
+  wake_.notify_one();
+}
+
+void AdsService::forget(PushTarget* target) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  due_.erase(target);
+  applied_.wait(lock, [&] { return applying_ != target; });
+}
+
+void AdsService::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    due_.clear();
+    wake_.notify_one();
+  }
+  if (pusher_.joinable()) pusher_.join();
+}
+
+void AdsService::runPusher() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (due_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    auto next = due_.begin();
+    for (auto it = due_.begin(); it != due_.end(); ++it) {
+      if (it->second < next->second) next = it;
+    }
+    if (std::chrono::steady_clock::now() < next->second) {
+      wake_.wait_until(lock, next->second);
+      continue;
+    }
+    PushTarget* target = next->first;
+    due_.erase(next);
+    applying_ = target;
+    lock.unlock();
+    target->applyPendingSnapshot();
+    lock.lock();
+    applying_ = nullptr;
+    applied_.notify_all();
+  }
+}
+
+}  // namespace remora::cp::xds

@@ -1,0 +1,87 @@
+// AdsService: the Aggregated Discovery Service on gRPC C++'s callback API.
+// Each stream (StreamAggregatedResources, SotW; DeltaAggregatedResources,
+// delta) gets a session from xds/server that decides what to send; this file
+// only moves requests in, responses out, and snapshot changes across.
+//
+// Pushes are debounced: a snapshot change for a node marks its streams, and
+// the pusher thread applies the newest snapshot once `debounce` has passed
+// since the first unapplied change, so a burst of setSnapshot() calls becomes
+// one response per type. Requests are answered at once.
+//
+// Threads: gRPC's callback threads (reads, write completions), the thread
+// calling SnapshotCache::setSnapshot (marks only), and the pusher thread
+// owned here. Each stream has its own mutex; the service has one for its set
+// of streams. Owned by XdsServer; must outlive the grpc::Server's shutdown.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "xds/server/proxy_registry.h"
+#include "xds/server/snapshot_cache.h"
+
+namespace remora::cp::xds {
+
+struct AdsServiceOptions {
+  // How long a snapshot change waits for more before it is pushed.
+  std::chrono::milliseconds debounce{100};
+  remora::xds::server::Clock clock = remora::xds::server::systemClock();
+};
+
+// What the pusher needs from a stream, whatever its flavour.
+class PushTarget {
+ public:
+  virtual ~PushTarget() = default;
+  // On the pusher thread, when the stream's debounce window has passed.
+  virtual void applyPendingSnapshot() = 0;
+};
+
+class AdsService final : public envoy::service::discovery::v3::AggregatedDiscoveryService::CallbackService {
+ public:
+  AdsService(remora::xds::server::SnapshotCache& cache, remora::xds::server::ProxyRegistry& registry,
+             AdsServiceOptions options);
+  ~AdsService() override;
+  AdsService(const AdsService&) = delete;
+  AdsService& operator=(const AdsService&) = delete;
+
+  grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
+                          envoy::service::discovery::v3::DiscoveryResponse>*
+  StreamAggregatedResources(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<envoy::service::discovery::v3::DeltaDiscoveryRequest,
+                          envoy::service::discovery::v3::DeltaDiscoveryResponse>*
+  DeltaAggregatedResources(grpc::CallbackServerContext* context) override;
+
+  // Stops the pusher thread; streams still open get no more pushes.
+  void stop();
+
+  // Used by the streams (ads_service.cc).
+  remora::xds::server::SnapshotCache& cache() { return cache_; }
+  remora::xds::server::ProxyRegistry& registry() { return registry_; }
+  const AdsServiceOptions& options() const { return options_; }
+  // Any thread: the target's snapshot changed; push after the debounce window
+  // unless a push is already scheduled.
+  void schedulePush(PushTarget* target);
+  // Called before a stream is deleted; no push reaches it afterwards.
+  void forget(PushTarget* target);
+
+ private:
+  void runPusher();
+
+  remora::xds::server::SnapshotCache& cache_;
+  remora::xds::server::ProxyRegistry& registry_;
+  AdsServiceOptions options_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<PushTarget*, std::chrono::steady_clock::time_point> due_;
+  PushTarget* applying_ = nullptr;  // being pushed to outside the lock
+  std::condition_variable applied_;
+  bool stopping_ = false;
+  std::thread pusher_;
+};
+
+}  // namespace remora::cp::xds

@@ -1,0 +1,45 @@
+#include "control-plane/mesh/proxy_identity.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <catch2/catch.hpp>
+
+namespace remora::cp::mesh {
+namespace {
+
+envoy::config::core::v3::Node nodeFromJson(const std::string& json) {
+  envoy::config::core::v3::Node node;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(json, &node).ok());
+  return node;
+}
+
+TEST_CASE("the proxy identity is read from the node metadata", "[mesh][identity]") {
+  auto identity = proxyIdentityFromNode(nodeFromJson(
+      R"({"id":"web-1","metadata":{"REMORA_SERVICE":"web","REMORA_NAMESPACE":"shop","POD_IP":"10.0.0.5",
+          "APP_PORTS":"8080, 9090"}})"));
+  REQUIRE(identity.has_value());
+  CHECK(*identity == ProxyIdentity{"web", "shop", "10.0.0.5", {8080, 9090}});
+}
+
+TEST_CASE("a node without metadata is a client-only proxy in namespace default", "[mesh][identity]") {
+  auto identity = proxyIdentityFromNode(nodeFromJson(R"({"id":"grpc-client"})"));
+  REQUIRE(identity.has_value());
+  CHECK(identity->service.empty());
+  CHECK(identity->namespace_ == "default");
+  CHECK(identity->app_ports.empty());
+}
+
+TEST_CASE("bad APP_PORTS are refused with the field named", "[mesh][identity]") {
+  auto bad = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"APP_PORTS":"8080,http"}})"));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "node.metadata.APP_PORTS: \"http\" is not a port 1..65535");
+  CHECK_FALSE(parseAppPorts("8080,8080").has_value());
+  CHECK_FALSE(parseAppPorts("0").has_value());
+  CHECK(parseAppPorts("").value().empty());
+  auto list = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"APP_PORTS":[8080,9090]}})"));
+  REQUIRE(list.has_value());
+  CHECK(list->app_ports == std::vector<uint32_t>{8080, 9090});
+}
+
+}  // namespace
+}  // namespace remora::cp::mesh

@@ -1,0 +1,150 @@
+#include "xds/server/stream_session.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/xds/server/session_fixtures.h"
+
+using namespace remora::xds::server;
+using namespace remora::xds::server::test;
+
+namespace {
+
+DiscoveryRequest request(std::string_view type, std::vector<std::string> names = {}, std::string version = "",
+                         std::string nonce = "", bool with_node = false) {
+  DiscoveryRequest r;
+  r.set_type_url(std::string(type));
+  for (auto& n : names) r.add_resource_names(n);
+  r.set_version_info(version);
+  r.set_response_nonce(nonce);
+  if (with_node) {
+    r.mutable_node()->set_id("sidecar-1");
+    r.mutable_node()->set_cluster("reviews");
+  }
+  return r;
+}
+
+std::vector<DiscoveryResponse> send(StreamSession& s, const DiscoveryRequest& r) {
+  auto out = s.onRequest(r);
+  REQUIRE(out);
+  return *out;
+}
+
+std::vector<std::string> names(const DiscoveryResponse& r) {
+  std::vector<std::string> out;
+  for (const auto& any : r.resources()) out.push_back(resourceName(any).value());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a stream whose first request has no node is refused", "[xds][server]") {
+  StreamSession s(systemClock());
+  auto out = s.onRequest(request(kClusterType));
+  REQUIRE(!out);
+  CHECK(out.error().code == remora::base::Error::kInvalidArgument);
+}
+
+TEST_CASE("an initial wildcard CDS request gets every cluster, once the snapshot is known", "[xds][server]") {
+  FakeClock clock;
+  StreamSession s(clock.clock());
+  CHECK(send(s, request(kClusterType, {}, "", "", true)).empty());
+  CHECK(s.nodeId() == "sidecar-1");
+  auto out = s.onSnapshot(snapshot("v1", {cluster("a"), cluster("b"), endpoints("a", 80)}));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].type_url() == kClusterType);
+  CHECK(out[0].version_info() == "v1");
+  CHECK(names(out[0]) == std::vector<std::string>{"a", "b"});
+  CHECK(s.status().types.at(std::string(kClusterType)).version_sent == "v1");
+  CHECK(s.status().connected_since == clock.now);
+}
+
+TEST_CASE("EDS answers only the subscribed names, and a names change answers again", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {endpoints("a", 1), endpoints("b", 2), endpoints("c", 3)}));
+  auto out = send(s, request(kEndpointType, {"a"}, "", "", true));
+  REQUIRE(out.size() == 1);
+  CHECK(names(out[0]) == std::vector<std::string>{"a"});
+  // The ACK alone sends nothing.
+  CHECK(send(s, request(kEndpointType, {"a"}, "v1", out[0].nonce())).empty());
+  CHECK(s.status().types.at(std::string(kEndpointType)).version_acked == "v1");
+  // A new name, with the same nonce, is answered with the new set.
+  auto more = send(s, request(kEndpointType, {"a", "c"}, "v1", out[0].nonce()));
+  REQUIRE(more.size() == 1);
+  CHECK(names(more[0]) == std::vector<std::string>{"a", "c"});
+  CHECK(s.status().types.at(std::string(kEndpointType)).acks == 1);
+}
+
+TEST_CASE("a request with a stale nonce is ignored", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {cluster("a")}));
+  auto first = send(s, request(kClusterType, {}, "", "", true));
+  REQUIRE(first.size() == 1);
+  auto second = s.onSnapshot(snapshot("v2", {cluster("a", 2)}));
+  REQUIRE(second.size() == 1);
+  // The client ACKs the first response after the second was sent: stale.
+  CHECK(send(s, request(kClusterType, {}, "v1", first[0].nonce())).empty());
+  CHECK(s.status().types.at(std::string(kClusterType)).acks == 0);
+  CHECK(send(s, request(kClusterType, {}, "v2", second[0].nonce())).empty());
+  CHECK(s.status().types.at(std::string(kClusterType)).version_acked == "v2");
+}
+
+TEST_CASE("a NACK is recorded and the rejected content is not sent again", "[xds][server]") {
+  FakeClock clock;
+  StreamSession s(clock.clock());
+  s.onSnapshot(snapshot("v1", {cluster("a")}));
+  auto first = send(s, request(kClusterType, {}, "", "", true));
+  send(s, request(kClusterType, {}, "v1", first[0].nonce()));
+  auto bad = s.onSnapshot(snapshot("v2", {cluster("a", -1)}));
+  REQUIRE(bad.size() == 1);
+  clock.now += std::chrono::seconds(5);
+  auto nack = request(kClusterType, {}, "v1", bad[0].nonce());
+  nack.mutable_error_detail()->set_code(3);
+  nack.mutable_error_detail()->set_message("Cluster 'a': connect_timeout: must not be negative");
+  CHECK(send(s, nack).empty());
+  const TypeStatus& t = s.status().types.at(std::string(kClusterType));
+  REQUIRE(t.last_nack);
+  CHECK(t.last_nack->version == "v2");
+  CHECK(t.last_nack->nonce == bad[0].nonce());
+  CHECK_THAT(t.last_nack->error, Catch::Contains("connect_timeout"));
+  CHECK(t.last_nack->time == clock.now);
+  CHECK(t.version_acked == "v1");
+  // The same content under another snapshot version (e.g. an unrelated type
+  // changed) is still not re-sent; a fix is.
+  CHECK(s.onSnapshot(snapshot("v3", {cluster("a", -1), listener("l")})).empty());
+  auto fixed = s.onSnapshot(snapshot("v4", {cluster("a", 3)}));
+  REQUIRE(fixed.size() == 1);
+  CHECK(fixed[0].version_info() == "v4");
+}
+
+TEST_CASE("a snapshot change pushes only the types whose content changed", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {cluster("a"), listener("l"), endpoints("a", 1), endpoints("b", 1)}));
+  auto c = send(s, request(kClusterType, {}, "", "", true));
+  auto l = send(s, request(kListenerType, {"*"}));
+  auto e = send(s, request(kEndpointType, {"a"}));
+  REQUIRE(c.size() == 1);
+  REQUIRE(l.size() == 1);
+  REQUIRE(e.size() == 1);
+  // Endpoints of "b" change: this proxy does not watch them.
+  CHECK(s.onSnapshot(snapshot("v2", {cluster("a"), listener("l"), endpoints("a", 1), endpoints("b", 2)})).empty());
+  // Endpoints of "a" change: only EDS is pushed.
+  auto out = s.onSnapshot(snapshot("v3", {cluster("a"), listener("l"), endpoints("a", 2), endpoints("b", 2)}));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].type_url() == kEndpointType);
+  CHECK(out[0].version_info() == "v3");
+  // A cluster removed: CDS is pushed with the remaining set (empty).
+  auto removed = s.onSnapshot(snapshot("v4", {listener("l"), endpoints("a", 2)}));
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].type_url() == kClusterType);
+  CHECK(removed[0].resources_size() == 0);
+}
+
+TEST_CASE("nonces are unique across the types of a stream", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {cluster("a"), listener("l")}));
+  auto c = send(s, request(kClusterType, {}, "", "", true));
+  auto l = send(s, request(kListenerType));
+  REQUIRE(c.size() == 1);
+  REQUIRE(l.size() == 1);
+  CHECK(c[0].nonce() != l[0].nonce());
+}

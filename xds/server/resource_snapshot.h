@@ -1,0 +1,73 @@
+// ResourceSnapshot: the complete set of xDS resources one proxy (or every
+// proxy) should hold, by type URL and name, each with a version derived from
+// its bytes. Built by the control plane (mesh builder, test server), then
+// immutable and shared across threads as shared_ptr<const ResourceSnapshot>.
+// Sessions compare resource versions to decide what a proxy still needs.
+#pragma once
+
+#include <google/protobuf/any.pb.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xds/base/status.h"
+
+namespace remora::xds::server {
+
+inline constexpr std::string_view kListenerType = "type.googleapis.com/envoy.config.listener.v3.Listener";
+inline constexpr std::string_view kRouteType = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+inline constexpr std::string_view kClusterType = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+inline constexpr std::string_view kEndpointType =
+    "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+inline constexpr std::string_view kSecretType =
+    "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+
+// Listener and Cluster are the types a client may ask for "everything" of
+// (empty names or "*"); the others are always asked for by name.
+bool isWildcardCapable(std::string_view type_url);
+
+struct VersionedResource {
+  google::protobuf::Any body;
+  std::string version;  // hex hash of type URL and bytes: equal bytes, equal version
+};
+
+// A resource before it is put in a snapshot.
+struct NamedResource {
+  std::string name;
+  google::protobuf::Any body;
+};
+
+// The name of a resource of one of the known types (read from its body), so
+// callers that only have an Any (the JSON test server) need not unpack it.
+base::Result<std::string> resourceName(const google::protobuf::Any& body);
+
+// Stable 64-bit FNV-1a hash as 16 hex digits: versions must be equal across
+// processes and restarts, which std::hash does not promise.
+std::string hashVersion(std::string_view bytes);
+
+class ResourceSnapshot {
+ public:
+  using Resources = std::map<std::string, VersionedResource>;  // by name
+
+  // `version` names the snapshot on the wire (version_info); empty: derived
+  // from every resource's version. Two resources of one type with one name
+  // fail with kAlreadyExists.
+  static base::Result<std::shared_ptr<const ResourceSnapshot>> create(std::string version,
+                                                                      std::vector<NamedResource> resources);
+
+  const std::string& version() const { return version_; }
+  // Every resource of a type (empty when the type has none).
+  const Resources& resources(std::string_view type_url) const;
+  std::vector<std::string> typeUrls() const;
+
+ private:
+  ResourceSnapshot() = default;
+
+  std::string version_;
+  std::map<std::string, Resources, std::less<>> by_type_;
+};
+
+}  // namespace remora::xds::server

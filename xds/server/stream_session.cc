@@ -1,0 +1,93 @@
+#include "xds/server/stream_session.h"
+
+namespace remora::xds::server {
+
+StreamSession::StreamSession(Clock clock) : clock_(std::move(clock)) {}
+
+base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const DiscoveryRequest& request) {
+  const TimePoint now = clock_();
+  if (!node_seen_) {
+    if (!request.has_node() || request.node().id().empty()) {
+      return base::fail(base::Error::kInvalidArgument, "the first request of a stream must name the node (node.id)");
+    }
+    node_seen_ = true;
+    status_.node_id = request.node().id();
+    status_.cluster = request.node().cluster();
+    status_.metadata = request.node().metadata();
+    status_.connected_since = now;
+  }
+  status_.last_seen = now;
+  const std::string& type_url = request.type_url();
+  if (type_url.empty()) return base::fail(base::Error::kInvalidArgument, "a request without type_url");
+
+  auto [it, is_new] = types_.try_emplace(type_url);
+  TypeState& type = it->second;
+  if (!request.response_nonce().empty() && request.response_nonce() != type.last_nonce) {
+    // Stale: an answer to a response the client has already been sent a
+    // newer one of; that newer one's ACK or NACK will follow.
+    return std::vector<DiscoveryResponse>{};
+  }
+  if (!request.response_nonce().empty() && request.response_nonce() != type.acked_nonce) {
+    type.acked_nonce = request.response_nonce();
+    if (request.has_error_detail()) {
+      type.nacked_content = type.sent_content;
+      recordNack(status_, type_url,
+                 NackRecord{status_.types[type_url].version_sent, request.response_nonce(),
+                            request.error_detail().message(), now});
+    } else {
+      recordAck(status_, type_url, request.version_info());
+    }
+  }
+
+  std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
+  const bool wildcard = isWildcardCapable(type_url) && (names.empty() || names.count("*") > 0);
+  names.erase("*");
+  type.wildcard = wildcard;
+  type.names = std::move(names);
+
+  std::vector<DiscoveryResponse> out;
+  if (auto r = respond(type_url, type)) out.push_back(std::move(*r));
+  return out;
+}
+
+std::vector<DiscoveryResponse> StreamSession::onSnapshot(std::shared_ptr<const ResourceSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  std::vector<DiscoveryResponse> out;
+  for (auto& [type_url, type] : types_) {
+    if (auto r = respond(type_url, type)) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_url, TypeState& type) {
+  if (!snapshot_) return std::nullopt;
+  const ResourceSnapshot::Resources& all = snapshot_->resources(type_url);
+  std::vector<const VersionedResource*> selected;
+  std::string content;
+  for (const auto& [name, res] : all) {
+    if (!type.wildcard && type.names.count(name) == 0) continue;
+    selected.push_back(&res);
+    content += name + '\0' + res.version + '\0';
+  }
+  // Which names were asked for is part of the content: a client that adds a
+  // name that does not exist yet still gets an answer for its new set.
+  content += type.wildcard ? "*" : "";
+  for (const auto& n : type.names) content += '\1' + n;
+  const std::string hash = hashVersion(content);
+  if (type.sent_content == hash || type.nacked_content == hash) return std::nullopt;
+
+  DiscoveryResponse response;
+  response.set_version_info(snapshot_->version());
+  response.set_type_url(type_url);
+  response.set_nonce(std::to_string(next_nonce_++));
+  for (const VersionedResource* r : selected) *response.add_resources() = r->body;
+  type.sent_content = hash;
+  // Only the content just rejected is held back; once something else went
+  // out, returning to it is a new version the client may accept.
+  type.nacked_content.reset();
+  type.last_nonce = response.nonce();
+  recordSent(status_, type_url, response.version_info(), response.nonce());
+  return response;
+}
+
+}  // namespace remora::xds::server
