@@ -41,10 +41,6 @@ struct JsonDocument {
 // malformed YAML, and "source:line: path: why" for an unknown field, an
 // unknown @type, a duplicate key, nesting deeper than 64 levels, or output
 // beyond 64 MiB (alias bombs).
-// Appends `s` as a JSON string literal (quotes and escapes included). Also
-// used by /config_dump.
-void appendJsonString(std::string& out, std::string_view s);
-
 base::Result<JsonDocument> yamlToJson(std::string_view yaml, const google::protobuf::Descriptor* schema,
                                       std::string_view source);
 

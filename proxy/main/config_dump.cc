@@ -4,18 +4,13 @@
 
 #include <ctime>
 
-#include "proxy/config/yaml_to_json.h"
+#include "xds/base/json_string.h"
 
 namespace remora::server {
 
 namespace {
 
-// A JSON string literal.
-std::string quote(std::string_view s) {
-  std::string out;
-  config::appendJsonString(out, s);
-  return out;
-}
+std::string quote(std::string_view s) { return base::jsonString(s); }
 
 // RFC 3339, UTC, second precision: what Envoy's last_updated looks like.
 std::string timestamp(std::chrono::system_clock::time_point t) {

@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "xds/base/json_string.h"
+
 namespace remora::xds::server {
 
 Clock systemClock() {
@@ -32,27 +34,7 @@ void recordNack(ProxyStatus& status, const std::string& type_url, NackRecord nac
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string quote(const std::string& s) { return base::jsonString(s); }
 
 std::string rfc3339(TimePoint t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
