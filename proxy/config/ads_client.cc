@@ -65,11 +65,7 @@ void AdsClient::onMessage(std::string message) {
   // starts the backoff from its base again.
   backoff_.reset();
   std::string type_url;
-  size_t accepted_before = 0;
-  auto countOf = [this](const std::string& type) -> size_t {
-    const auto* s = mux_.state(type);
-    return s == nullptr ? 0 : s->accepted;
-  };
+  bool accepted = false;
   if (options_.mode == xds::client::AdsMux::Mode::kDelta) {
     xds::client::DeltaDiscoveryResponse response;
     if (!response.ParseFromString(message)) {
@@ -78,8 +74,7 @@ void AdsClient::onMessage(std::string message) {
       return;
     }
     type_url = response.type_url();
-    accepted_before = countOf(type_url);
-    mux_.onDeltaResponse(response);
+    accepted = mux_.onDeltaResponse(response);
   } else {
     xds::client::DiscoveryResponse response;
     if (!response.ParseFromString(message)) {
@@ -88,10 +83,8 @@ void AdsClient::onMessage(std::string message) {
       return;
     }
     type_url = response.type_url();
-    accepted_before = countOf(type_url);
-    mux_.onResponse(response);
+    accepted = mux_.onResponse(response);
   }
-  const bool accepted = countOf(type_url) > accepted_before;
   observer_.onResponse(type_url, accepted);
   if (!accepted) {
     const auto* s = mux_.state(type_url);

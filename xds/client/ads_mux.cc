@@ -130,7 +130,7 @@ void AdsMux::queueDelta(TypeState& t, std::vector<std::string> subscribe, std::v
   queue_.emplace_back(std::move(r));
 }
 
-void AdsMux::onResponse(const DiscoveryResponse& response) {
+bool AdsMux::onResponse(const DiscoveryResponse& response) {
   TypeState* t = find(response.type_url());
   if (t == nullptr) {
     // A type we never asked for: NACK it on its own type URL so the server
@@ -141,7 +141,7 @@ void AdsMux::onResponse(const DiscoveryResponse& response) {
     r.mutable_error_detail()->set_code(kInvalidArgument);
     r.mutable_error_detail()->set_message("type '" + response.type_url() + "' was not subscribed to");
     queue_.emplace_back(std::move(r));
-    return;
+    return false;
   }
   t->nonce = response.nonce();
   std::vector<ResourceUpdate> updated;
@@ -173,16 +173,17 @@ void AdsMux::onResponse(const DiscoveryResponse& response) {
         for (const auto& n : t->names) ack.add_resource_names(n);
       }
       queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(ack_at), Request{std::move(ack)});
-      return;
+      return true;
     }
     error = s.message();
   }
   t->last_error = error;
   ++t->rejected;
   queueSotw(*t, t->accepted_version, response.nonce(), error);
+  return false;
 }
 
-void AdsMux::onDeltaResponse(const DeltaDiscoveryResponse& response) {
+bool AdsMux::onDeltaResponse(const DeltaDiscoveryResponse& response) {
   TypeState* t = find(response.type_url());
   if (t == nullptr) {
     DeltaDiscoveryRequest r;
@@ -191,7 +192,7 @@ void AdsMux::onDeltaResponse(const DeltaDiscoveryResponse& response) {
     r.mutable_error_detail()->set_code(kInvalidArgument);
     r.mutable_error_detail()->set_message("type '" + response.type_url() + "' was not subscribed to");
     queue_.emplace_back(std::move(r));
-    return;
+    return false;
   }
   t->nonce = response.nonce();
   std::vector<ResourceUpdate> updated;
@@ -227,13 +228,14 @@ void AdsMux::onDeltaResponse(const DeltaDiscoveryResponse& response) {
       ack.set_type_url(t->type_url);
       ack.set_response_nonce(response.nonce());
       queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(ack_at), Request{std::move(ack)});
-      return;
+      return true;
     }
     error = s.message();
   }
   t->last_error = error;
   ++t->rejected;
   queueDelta(*t, {}, {}, response.nonce(), error, false);
+  return false;
 }
 
 std::vector<AdsMux::Request> AdsMux::takeRequests() {

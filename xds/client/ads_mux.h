@@ -95,9 +95,10 @@ class AdsMux {
   // starts afresh); accepted state is kept.
   void onStreamClosed();
 
-  // A response arrived. Malformed ones (unknown type URL) are NACKed too.
-  void onResponse(const DiscoveryResponse& response);
-  void onDeltaResponse(const DeltaDiscoveryResponse& response);
+  // A response arrived; true when it was accepted (ACK queued), false when it
+  // was NACKed. Malformed ones (unknown type URL) are NACKed too.
+  bool onResponse(const DiscoveryResponse& response);
+  bool onDeltaResponse(const DeltaDiscoveryResponse& response);
 
   // Requests to send, in order; empties the queue.
   std::vector<Request> takeRequests();

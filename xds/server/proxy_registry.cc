@@ -32,6 +32,23 @@ void recordNack(ProxyStatus& status, const std::string& type_url, NackRecord nac
   ++t.nacks;
 }
 
+base::Status recordRequest(ProxyStatus& status, bool& node_seen, const envoy::config::core::v3::Node* node,
+                           const std::string& type_url, TimePoint now) {
+  if (!node_seen) {
+    if (node == nullptr || node->id().empty()) {
+      return base::fail(base::Error::kInvalidArgument, "the first request of a stream must name the node (node.id)");
+    }
+    node_seen = true;
+    status.node_id = node->id();
+    status.cluster = node->cluster();
+    status.metadata = node->metadata();
+    status.connected_since = now;
+  }
+  status.last_seen = now;
+  if (type_url.empty()) return base::fail(base::Error::kInvalidArgument, "a request without type_url");
+  return {};
+}
+
 namespace {
 
 std::string quote(const std::string& s) { return base::jsonString(s); }

@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "envoy/config/core/v3/base.pb.h"
+#include "xds/base/status.h"
+
 namespace remora::xds::server {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -55,6 +58,12 @@ void recordSent(ProxyStatus& status, const std::string& type_url, const std::str
                 const std::string& nonce);
 void recordAck(ProxyStatus& status, const std::string& type_url, const std::string& version);
 void recordNack(ProxyStatus& status, const std::string& type_url, NackRecord nack);
+
+// What every request of a stream (SotW or delta) updates first: the first one
+// must name the node, which is recorded (`node_seen` then becomes true); each
+// refreshes last_seen; a request without a type URL is refused.
+base::Status recordRequest(ProxyStatus& status, bool& node_seen, const envoy::config::core::v3::Node* node,
+                           const std::string& type_url, TimePoint now);
 
 // One JSON object per proxy in a JSON array; times in RFC 3339 UTC.
 std::string proxyStatusJson(const std::vector<ProxyStatus>& statuses);

@@ -6,19 +6,10 @@ StreamSession::StreamSession(Clock clock) : clock_(std::move(clock)) {}
 
 base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const DiscoveryRequest& request) {
   const TimePoint now = clock_();
-  if (!node_seen_) {
-    if (!request.has_node() || request.node().id().empty()) {
-      return base::fail(base::Error::kInvalidArgument, "the first request of a stream must name the node (node.id)");
-    }
-    node_seen_ = true;
-    status_.node_id = request.node().id();
-    status_.cluster = request.node().cluster();
-    status_.metadata = request.node().metadata();
-    status_.connected_since = now;
-  }
-  status_.last_seen = now;
   const std::string& type_url = request.type_url();
-  if (type_url.empty()) return base::fail(base::Error::kInvalidArgument, "a request without type_url");
+  if (auto s = recordRequest(status_, node_seen_, request.has_node() ? &request.node() : nullptr, type_url, now); !s) {
+    return s.error();
+  }
 
   auto [it, is_new] = types_.try_emplace(type_url);
   TypeState& type = it->second;

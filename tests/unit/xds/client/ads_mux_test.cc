@@ -93,7 +93,7 @@ TEST_CASE("an accepted SotW response is ACKed with its version and nonce", "[xds
   mux.watch(kCds, true);
   mux.onStreamStarted();
   mux.takeRequests();
-  mux.onResponse(sotwResponse(kCds, "v1", "n1", 2));
+  CHECK(mux.onResponse(sotwResponse(kCds, "v1", "n1", 2)));
   REQUIRE(w.calls.size() == 1);
   CHECK(w.calls[0].updated == 2);
   CHECK(w.calls[0].sotw);
@@ -118,7 +118,7 @@ TEST_CASE("a rejected SotW response is NACKed with the last good version and the
   mux.takeRequests();
 
   w.reject = "Cluster 'a': connect_timeout: must be positive";
-  mux.onResponse(sotwResponse(kCds, "v2", "n2"));
+  CHECK_FALSE(mux.onResponse(sotwResponse(kCds, "v2", "n2")));
   auto nack = mux.takeRequests();
   REQUIRE(nack.size() == 1);
   CHECK(sotw(nack[0]).version_info() == "v1");
@@ -163,7 +163,7 @@ TEST_CASE("a response for a type never subscribed to is NACKed and changes nothi
   mux.watch(kCds, true);
   mux.onStreamStarted();
   mux.takeRequests();
-  mux.onResponse(sotwResponse(kLds, "v1", "n1"));
+  CHECK_FALSE(mux.onResponse(sotwResponse(kLds, "v1", "n1")));
   CHECK(w.calls.empty());
   auto out = mux.takeRequests();
   REQUIRE(out.size() == 1);
@@ -249,7 +249,7 @@ TEST_CASE("delta: initial subscriptions, ACK, NACK, and resource versions resent
   removal.set_nonce("d2");
   removal.add_removed_resources("x");
   w.reject = "no";
-  mux.onDeltaResponse(removal);
+  CHECK_FALSE(mux.onDeltaResponse(removal));
   auto nack = mux.takeRequests();
   REQUIRE(nack.size() == 1);
   CHECK(delta(nack[0]).response_nonce() == "d2");
@@ -259,7 +259,7 @@ TEST_CASE("delta: initial subscriptions, ACK, NACK, and resource versions resent
   // Accepted this time.
   w.reject.clear();
   removal.set_nonce("d3");
-  mux.onDeltaResponse(removal);
+  CHECK(mux.onDeltaResponse(removal));
   CHECK(w.calls.back().removed == std::vector<std::string>{"x"});
   CHECK(mux.state(kCds)->resource_versions.count("x") == 0);
   mux.takeRequests();
