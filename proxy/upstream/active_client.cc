@@ -151,6 +151,11 @@ void ActiveClient::afterDispatch() {
 }
 
 void ActiveClient::onIdle() {
+  // A connection kept for the queue of a draining pool closes once it is done.
+  if (pool_.draining()) {
+    close();
+    return;
+  }
   if (!idle_timer_) idle_timer_ = pool_.dispatcher().createTimer([this] { close(); });
   idle_timer_->enable(pool_.settings().idle_timeout);
 }

@@ -89,8 +89,15 @@ void ConnectionPool::onClientClosed(ActiveClient& client) {
 
 void ConnectionPool::drain() {
   draining_ = true;
+  // Requests already queued here were admitted: connections on their way
+  // keep going and serve them (then close once idle). Every other connection
+  // finishes what it carries and closes. Closing a connecting one would fail
+  // the queued requests with connect_failed, for nothing but a config change.
   std::list<ActiveClient*> all;
-  for (auto& c : clients_) all.push_back(c.get());
+  for (auto& c : clients_) {
+    if (c->state() == ActiveClient::State::kConnecting && !pending_.empty()) continue;
+    all.push_back(c.get());
+  }
   for (ActiveClient* c : all) c->drain();
 }
 

@@ -88,6 +88,7 @@ class ConnectionPool {
   // their streams end (a removed endpoint drains this way).
   void drain();
   bool idle() const { return clients_.empty() && pending_.empty(); }
+  bool draining() const { return draining_; }
 
   Host& host() { return host_; }
   net::Dispatcher& dispatcher() { return dispatcher_; }

@@ -456,6 +456,17 @@ TEST_CASE("100 config pushes under steady load fail no request", "[integration][
   CHECK(pushes == 100);
   auto code = load->waitExit(60s);
   REQUIRE(code);
+  // On failure, say which local replies and upstream resets there were.
+  std::string why;
+  if (auto all = m.proxy->allStats()) {
+    for (const auto& [name, value] : *all) {
+      if (value != "0" && (name.find("local_replies") != std::string::npos || name.find("resets") != std::string::npos ||
+                           name.find("connect_failures") != std::string::npos)) {
+        why += name + ": " + value + "\n";
+      }
+    }
+  }
+  INFO(why);
   checkAllSucceeded(*load, *code);
   CHECK(m.stat("remora_xds_updates_total{type=\"ClusterLoadAssignment\",result=\"accepted\"}") >= 50);
   // Under TSan (ctest -L tsan) a data race between the main thread and the

@@ -466,3 +466,26 @@ TEST_CASE_METHOD(StrictLoopFixture, "draining a pool closes idle connections and
   runFor(5ms);
   CHECK(pool.idle());
 }
+
+TEST_CASE_METHOD(StrictLoopFixture, "draining a pool lets a connection on its way serve the requests queued for it",
+                 "[upstream][pool]") {
+  LoopbackBackend backend(dispatcher(), http::Protocol::kHttp11);
+  MetricSink sink;
+  auto counters = sink.poolCounters();
+  Host host = hostFor(backend.address());
+  ConnectionPool pool(dispatcher(), host, ConnectionPool::Settings{}, counters);
+
+  // Queued while its connection is still being made, then the pool drains
+  // (the host left the cluster in a config update).
+  PoolRequest queued("/queued");
+  REQUIRE(issue(pool, queued).queued);
+  pool.drain();
+  REQUIRE(runUntil([&] { return queued.done(); }));
+  CHECK(queued.complete);
+  CHECK_FALSE(queued.failure.has_value());
+  CHECK(queued.body == "ok");
+  CHECK(counters.connect_failures.value() == 0);
+  // Done, the connection closes: nothing waits for the idle timeout.
+  REQUIRE(runUntil([&] { return pool.idle(); }, 2s));
+  CHECK(backend.requests() == 1);
+}
