@@ -59,9 +59,9 @@ void setTcpProxy(listener::FilterChain& chain, const std::string& cluster) {
   filter->mutable_typed_config()->PackFrom(proxy);
 }
 
-void setAddress(listener::Listener& out, uint32_t port) {
+void setAddress(listener::Listener& out, const std::string& host, uint32_t port) {
   core::SocketAddress* address = out.mutable_address()->mutable_socket_address();
-  address->set_address("0.0.0.0");
+  address->set_address(host);
   address->set_port_value(port);
 }
 
@@ -95,10 +95,11 @@ google::protobuf::Any apiListener(const std::string& name) {
 
 }  // namespace
 
-google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, std::vector<std::string>& warnings) {
+google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
+                                            std::vector<std::string>& warnings) {
   listener::Listener out;
   out.set_name(std::string(kOutboundListenerName));
-  setAddress(out, kOutboundPort);
+  setAddress(out, proxy.outbound_host, proxy.outbound_port);
   out.set_traffic_direction(core::OUTBOUND);
   std::set<uint32_t> http_ports;
   for (const PortPlan& plan : plans) {
@@ -138,7 +139,7 @@ std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& pro
   if (proxy.app_ports.empty()) return {};
   listener::Listener out;
   out.set_name(std::string(kInboundListenerName));
-  setAddress(out, kInboundPort);
+  setAddress(out, proxy.inbound_host, proxy.inbound_port);
   out.set_traffic_direction(core::INBOUND);
   for (uint32_t app_port : proxy.app_ports) {
     const PortPlan* plan = planForAppPort(own_ports, app_port);

@@ -30,7 +30,10 @@
 
 namespace remora::cp::mesh {
 
-google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, std::vector<std::string>& warnings);
+// Binds where `proxy` says (its outbound host and port); nothing else of the
+// proxy shapes it, so proxies with the default address can share one.
+google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
+                                            std::vector<std::string>& warnings);
 
 // Empty when the proxy has no app ports (a client-only proxy).
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,

@@ -35,6 +35,29 @@ Result<std::string> stringField(const google::protobuf::Struct& metadata, const 
   return it->second.string_value();
 }
 
+// "ip:port" of a listener; an IPv6 host in brackets ("[::]:15001").
+base::Status listenAddress(const google::protobuf::Struct& metadata, const std::string& key, std::string& host,
+                           uint32_t& port) {
+  Result<std::string> text = stringField(metadata, key);
+  if (!text) return text.error();
+  if (text->empty()) return base::Status::ok();
+  const std::string path = "node.metadata." + key;
+  const size_t colon = text->rfind(':');
+  if (colon == std::string::npos || colon == 0) return invalidAt(path, "\"" + *text + "\" is not ip:port");
+  std::string h = text->substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (!isIpLiteral(h)) return invalidAt(path, "\"" + h + "\" is not an IP address");
+  const std::string p = text->substr(colon + 1);
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value > 65535) {
+    return invalidAt(path, "\"" + p + "\" is not a port 0..65535");
+  }
+  host = std::move(h);
+  port = value;
+  return base::Status::ok();
+}
+
 }  // namespace
 
 Result<std::vector<uint32_t>> parseAppPorts(std::string_view text) {
@@ -65,6 +88,28 @@ Result<ProxyIdentity> proxyIdentityFromNode(const envoy::config::core::v3::Node&
   Result<std::string> pod_ip = stringField(metadata, "POD_IP");
   if (!pod_ip) return pod_ip.error();
   identity.pod_ip = std::move(*pod_ip);
+
+  if (auto s = listenAddress(metadata, "OUTBOUND_ADDRESS", identity.outbound_host, identity.outbound_port); !s) {
+    return s.error();
+  }
+  if (auto s = listenAddress(metadata, "INBOUND_ADDRESS", identity.inbound_host, identity.inbound_port); !s) {
+    return s.error();
+  }
+  identity.api_listeners = node.user_agent_name() != "remora-proxy" && node.user_agent_name() != "envoy";
+  identity.region = node.locality().region();
+  identity.zone = node.locality().zone();
+  auto labels = metadata.fields().find("LABELS");
+  if (labels != metadata.fields().end()) {
+    if (labels->second.kind_case() != google::protobuf::Value::kStructValue) {
+      return invalidAt("node.metadata.LABELS", "must be a map of strings");
+    }
+    for (const auto& [key, value] : labels->second.struct_value().fields()) {
+      if (value.kind_case() != google::protobuf::Value::kStringValue) {
+        return invalidAt("node.metadata.LABELS." + key, "must be a string");
+      }
+      identity.labels[key] = value.string_value();
+    }
+  }
 
   auto ports = metadata.fields().find("APP_PORTS");
   if (ports != metadata.fields().end()) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,16 @@ struct ProxyIdentity {
   std::string namespace_ = "default";  // REMORA_NAMESPACE
   std::string pod_ip;                  // POD_IP
   std::vector<uint32_t> app_ports;     // APP_PORTS, in the order given, no duplicates
+  std::map<std::string, std::string> labels;  // LABELS
+  std::string region;                         // node.locality
+  std::string zone;
+  std::string outbound_host = "0.0.0.0";      // OUTBOUND_ADDRESS
+  uint32_t outbound_port = 15001;
+  std::string inbound_host = "0.0.0.0";       // INBOUND_ADDRESS
+  uint32_t inbound_port = 15006;
+  // API listeners are for gRPC's proxyless clients; a Remora or Envoy sidecar
+  // (node.user_agent_name "remora-proxy" or "envoy") does not get them.
+  bool api_listeners = true;
   bool operator==(const ProxyIdentity&) const = default;
 };
 

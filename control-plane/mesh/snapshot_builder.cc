@@ -25,11 +25,13 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy)
   }
 
   std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
-  listeners.push_back(buildOutboundListener(plans, out.warnings));
+  listeners.push_back(buildOutboundListener(plans, proxy, out.warnings));
   for (google::protobuf::Any& inbound : buildInboundListener(proxy, own_ports)) {
     listeners.push_back(std::move(inbound));
   }
-  for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
+  if (proxy.api_listeners) {
+    for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
+  }
 
   out.resources[std::string(resources::kRouteConfigurationTypeUrl)].push_back(
       buildOutboundRoutes(plans, proxy, out.warnings));

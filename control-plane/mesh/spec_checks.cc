@@ -55,11 +55,6 @@ bool isHeaderName(std::string_view name) {
   return true;
 }
 
-bool isIpLiteral(const std::string& address) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, address.c_str(), buffer) == 1 || inet_pton(AF_INET6, address.c_str(), buffer) == 1;
-}
-
 Status checkDuration(bool has, const google::protobuf::Duration& duration, std::string_view path,
                      bool must_be_positive) {
   if (!has) return Status::ok();
@@ -179,6 +174,12 @@ bool isPrincipal(std::string_view principal) {
 }
 
 }  // namespace
+
+bool isIpLiteral(const std::string& address) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, address.c_str(), buffer) == 1 || inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
+
 
 base::Failure invalidAt(std::string_view path, std::string_view why) {
   std::string message(path);

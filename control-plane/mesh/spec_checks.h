@@ -22,6 +22,8 @@ std::string pathOf(std::string_view base, int index);
 // Lower-case letters, digits and '-', starting and ending with a letter or
 // digit, 1..63 characters (Kubernetes' DNS-1123 label).
 bool isDnsLabel(std::string_view value);
+// An IPv4 or IPv6 literal.
+bool isIpLiteral(const std::string& address);
 
 base::Status checkMetadata(::remora::mesh::v1::Metadata& metadata, std::string_view path);
 base::Status checkLabels(const google::protobuf::Map<std::string, std::string>& labels, std::string_view path);

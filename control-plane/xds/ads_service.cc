@@ -44,12 +44,16 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
       std::lock_guard<std::mutex> lock(session_mutex_);
       const bool first = session_.nodeId().empty();
       auto out = session_.onRequest(request_);
+      if (out && first && service_.options().on_node_connected) {
+        if (base::Status s = service_.options().on_node_connected(request_.node()); !s) out = s.error();
+      }
       if (!out) {
         failed = true;
         failure = out.error().message;
       } else {
         std::vector<Response> responses = std::move(*out);
         if (first) {
+          node_announced_ = true;
           registry_id_ = service_.registry().add(session_.status());
           // Watch first, then read: a change between the two is not lost (at
           // worst applied twice, which the session turns into nothing).
@@ -123,6 +127,9 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     if (watching_) service_.cache().cancel(watch_id_);
     service_.forget(this);
     if (registry_id_ != 0) service_.registry().remove(registry_id_);
+    if (node_announced_ && service_.options().on_node_disconnected) {
+      service_.options().on_node_disconnected(session_.nodeId());
+    }
     delete this;
   }
 
@@ -163,6 +170,7 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
   server::ProxyRegistry::StreamId registry_id_ = 0;
   server::SnapshotCache::WatchId watch_id_ = 0;
   bool watching_ = false;
+  bool node_announced_ = false;
 
   std::mutex pending_mutex_;
   server::SnapshotCache::SnapshotPtr pending_;

@@ -16,11 +16,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "xds/base/status.h"
 #include "xds/server/proxy_registry.h"
 #include "xds/server/snapshot_cache.h"
 
@@ -30,6 +32,13 @@ struct AdsServiceOptions {
   // How long a snapshot change waits for more before it is pushed.
   std::chrono::milliseconds debounce{100};
   remora::xds::server::Clock clock = remora::xds::server::systemClock();
+  // On a gRPC thread, when a stream's first request names its node, before
+  // the stream reads the node's snapshot: the control plane builds it here
+  // (and registers the sidecar's endpoints). Must not block for long. A
+  // failure ends the stream with INVALID_ARGUMENT and its message.
+  std::function<base::Status(const envoy::config::core::v3::Node&)> on_node_connected;
+  // On a gRPC thread, when a stream whose node was named ends.
+  std::function<void(const std::string& node_id)> on_node_disconnected;
 };
 
 // What the pusher needs from a stream, whatever its flavour.

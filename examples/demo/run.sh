@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo, at this stage of Remora: remora-proxy in front of two instances
 # of the sample service, spreading requests between them, answering what it
-# cannot route with a reason, and showing its own metrics.
+# cannot route with a reason, and showing its own metrics; then remora-cp
+# configuring a sidecar over xDS, changed by remoractl while traffic flows.
 #
 #   examples/demo/run.sh [--keep]     (--keep leaves everything running)
 #
@@ -69,12 +70,65 @@ curl -s -i "http://$proxy/" -H 'host: broken' | tr -d '\r'
 step "The proxy's own metrics (Prometheus format, excerpt)"
 curl -s "http://$admin/stats/prometheus" | grep -E '^remora_(downstream_requests_total|upstream_requests_total|local_replies_total)' || true
 
+step "The control plane: remora-cp (SQLite in $work/cp) and a sidecar it configures over xDS"
+"$BUILD/control-plane/main/remora-cp" --data-dir "$work/cp" --api-address 127.0.0.1:0 --xds-address 127.0.0.1:0 \
+  --api-address-path "$work/cp-api" --xds-address-path "$work/cp-xds" 2>"$work/cp.log" &
+pids+=($!)
+wait_file "$work/cp-api"; wait_file "$work/cp-xds"
+api="http://$(cat "$work/cp-api")"
+xds_port=$(sed 's/.*://' "$work/cp-xds")
+sed -e "s/{{XDS_PORT}}/$xds_port/" examples/demo/sidecar.yaml > "$work/sidecar.yaml"
+"$BUILD/proxy/main/remora-proxy" --config "$work/sidecar.yaml" --admin-address-path "$work/sidecar-admin" \
+  2>"$work/sidecar.log" &
+pids+=($!)
+wait_file "$work/sidecar-admin"
+sidecar_admin=$(cat "$work/sidecar-admin")
+for _ in $(seq 1 100); do curl -sf "http://$sidecar_admin/ready" >/dev/null && break; sleep 0.05; done
+outbound=$(curl -s "http://$sidecar_admin/listeners" | grep -o '"name":"outbound","address":"[^"]*"' | sed 's/.*"address":"//; s/"$//')
+echo "remora-cp API on $api; the sidecar's outbound listener on $outbound"
+remoractl() { "$BUILD/control-plane/cli/remoractl" --server "$api" "$@"; }
+
+step "remoractl apply: the catalog service and its two instances (v1, v2)"
+sed -e "s/{{CATALOG_1}}/$p1/" -e "s/{{CATALOG_2}}/$p2/" examples/demo/mesh.yaml > "$work/mesh.yaml"
+remoractl apply -f "$work/mesh.yaml"
+sleep 0.5  # one push (100 ms debounce) reaches the sidecar well within this
+remoractl get services
+remoractl get endpoints
+
+step "Through the sidecar: catalog:8080 now resolves, spread over v1 and v2"
+for _ in 1 2 3 4; do
+  curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
+done
+
+step "remoractl apply a RouteRule: every request goes to v2"
+remoractl apply -f examples/demo/canary.yaml
+sleep 0.5
+for _ in 1 2 3 4; do
+  curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
+done
+
+step "remoractl delete it: back to both"
+remoractl delete routerule catalog-canary
+sleep 0.5
+for _ in 1 2 3 4; do
+  curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
+done
+
+step "remoractl proxy-status: what each sidecar was sent and ACKed"
+remoractl proxy-status
+
+step "A bad object is refused with the field that is wrong, and nothing is stored"
+printf 'kind: Service\nmetadata: {name: broken}\nspec: {ports: [{port: 70000}]}\n' > "$work/bad.yaml"
+remoractl apply -f "$work/bad.yaml" || true
+
 cat <<EOT
 
 What to try next:
   curl -s http://$admin/                     # the admin endpoints
   curl -s http://$admin/stats                # every counter
   curl -s http://$admin/config_dump          # the running configuration
+  $BUILD/control-plane/cli/remoractl --server $api get services -o yaml
+  curl -s $api/metrics                       # the control plane's metrics
 EOT
 if [ "$KEEP" = 1 ]; then
   echo

@@ -8,7 +8,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "proxy/config/yaml_to_json.h"
+#include "xds/base/yaml_to_json.h"
 #include "xds/resources/bootstrap_converter.h"
 
 namespace remora::config {
@@ -163,7 +163,7 @@ base::Result<LoadedBootstrap> loadBootstrapString(std::string_view text, ConfigF
   Lines lines;
   std::string json;
   if (format == ConfigFormat::kYaml) {
-    base::Result<JsonDocument> doc = yamlToJson(text, envoy::config::bootstrap::v3::Bootstrap::descriptor(), source);
+    base::Result<base::JsonDocument> doc = base::yamlToJson(text, envoy::config::bootstrap::v3::Bootstrap::descriptor(), source);
     if (!doc) return doc.error();
     json = std::move(doc->json);
     lines = std::move(doc->lines);

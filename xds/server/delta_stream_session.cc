@@ -69,19 +69,18 @@ std::vector<DeltaDiscoveryResponse> DeltaStreamSession::onSnapshot(std::shared_p
 
 std::optional<DeltaDiscoveryResponse> DeltaStreamSession::respond(const std::string& type_url, TypeState& type) {
   if (!snapshot_) return std::nullopt;
-  const ResourceSnapshot::Resources& all = snapshot_->resources(type_url);
   DeltaDiscoveryResponse response;
-  for (const auto& [name, res] : all) {
-    if (!type.wildcard && type.names.count(name) == 0) continue;
+  snapshot_->forEach(type_url, [&](const std::string& name, const VersionedResource& res) {
+    if (!type.wildcard && type.names.count(name) == 0) return;
     auto known = type.client_versions.find(name);
-    if (known != type.client_versions.end() && known->second == res.version) continue;
+    if (known != type.client_versions.end() && known->second == res.version) return;
     auto* r = response.add_resources();
     r->set_name(name);
     r->set_version(res.version);
     *r->mutable_resource() = res.body;
-  }
+  });
   for (const auto& [name, version] : type.client_versions) {
-    if (all.count(name) == 0) response.add_removed_resources(name);
+    if (snapshot_->find(type_url, name) == nullptr) response.add_removed_resources(name);
   }
   const bool first_wildcard = type.wildcard && !type.answered;
   if (response.resources_size() == 0 && response.removed_resources_size() == 0 && !first_wildcard) {

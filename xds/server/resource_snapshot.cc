@@ -59,23 +59,68 @@ base::Result<std::string> resourceName(const google::protobuf::Any& body) {
   return base::fail(base::Error::kUnsupported, "no known name field for resource type " + t);
 }
 
-base::Result<std::shared_ptr<const ResourceSnapshot>> ResourceSnapshot::create(std::string version,
-                                                                               std::vector<NamedResource> resources) {
-  std::shared_ptr<ResourceSnapshot> snap(new ResourceSnapshot());
+base::Result<ResourcePartPtr> ResourceSnapshot::makePart(std::string type_url, std::vector<NamedResource> resources) {
+  auto part = std::make_shared<ResourcePart>();
+  part->type_url = std::move(type_url);
+  std::string all;
   for (auto& r : resources) {
     if (r.name.empty()) return base::fail(base::Error::kInvalidArgument, "a resource of type " + r.body.type_url() + " has no name");
-    auto& of_type = snap->by_type_[r.body.type_url()];
-    std::string v = hashVersion(r.body.type_url() + '\0' + r.body.value());
-    auto [it, inserted] = of_type.emplace(r.name, VersionedResource{std::move(r.body), std::move(v)});
-    if (!inserted) {
-      return base::fail(base::Error::kAlreadyExists, "two resources of type " + it->second.body.type_url() +
-                                                         " are named '" + r.name + "'");
+    if (r.body.type_url() != part->type_url) {
+      return base::fail(base::Error::kInvalidArgument, "resource '" + r.name + "' of type " + r.body.type_url() +
+                                                           " in a part of type " + part->type_url);
     }
+    std::string v = hashVersion(r.body.type_url() + '\0' + r.body.value());
+    auto [it, inserted] = part->resources.emplace(r.name, VersionedResource{std::move(r.body), std::move(v)});
+    if (!inserted) {
+      return base::fail(base::Error::kAlreadyExists, "two resources of type " + part->type_url + " are named '" +
+                                                         r.name + "'");
+    }
+  }
+  for (const auto& [name, res] : part->resources) all += name + '\0' + res.version + '\0';
+  part->hash = hashVersion(part->type_url + '\0' + all);
+  return ResourcePartPtr(std::move(part));
+}
+
+base::Result<std::shared_ptr<const ResourceSnapshot>> ResourceSnapshot::create(std::string version,
+                                                                               std::vector<NamedResource> resources) {
+  std::map<std::string, std::vector<NamedResource>> by_type;
+  for (auto& r : resources) {
+    std::string type = r.body.type_url();
+    by_type[type].push_back(std::move(r));
+  }
+  std::vector<ResourcePartPtr> parts;
+  for (auto& [type, of_type] : by_type) {
+    auto part = makePart(type, std::move(of_type));
+    if (!part) return part.error();
+    parts.push_back(std::move(*part));
+  }
+  return compose(std::move(version), std::move(parts));
+}
+
+base::Result<std::shared_ptr<const ResourceSnapshot>> ResourceSnapshot::compose(std::string version,
+                                                                                std::vector<ResourcePartPtr> parts) {
+  std::shared_ptr<ResourceSnapshot> snap(new ResourceSnapshot());
+  for (ResourcePartPtr& part : parts) {
+    if (!part || part->resources.empty()) continue;
+    std::vector<ResourcePartPtr>& of_type = snap->by_type_[part->type_url];
+    // Check the smaller side's names against the other's: the small
+    // per-proxy part against the big shared one.
+    for (const ResourcePartPtr& other : of_type) {
+      const ResourcePart& small = other->resources.size() < part->resources.size() ? *other : *part;
+      const ResourcePart& big = &small == other.get() ? *part : *other;
+      for (const auto& [name, res] : small.resources) {
+        if (big.resources.count(name) > 0) {
+          return base::fail(base::Error::kAlreadyExists, "two resources of type " + part->type_url +
+                                                             " are named '" + name + "'");
+        }
+      }
+    }
+    of_type.push_back(std::move(part));
   }
   if (version.empty()) {
     std::string all;
     for (const auto& [type, of_type] : snap->by_type_) {
-      for (const auto& [name, res] : of_type) all += type + '\0' + name + '\0' + res.version + '\0';
+      for (const ResourcePartPtr& part : of_type) all += part->hash + '\0';
     }
     version = hashVersion(all);
   }
@@ -83,10 +128,24 @@ base::Result<std::shared_ptr<const ResourceSnapshot>> ResourceSnapshot::create(s
   return std::shared_ptr<const ResourceSnapshot>(std::move(snap));
 }
 
-const ResourceSnapshot::Resources& ResourceSnapshot::resources(std::string_view type_url) const {
-  static const Resources kNone;
+const std::vector<ResourcePartPtr>& ResourceSnapshot::parts(std::string_view type_url) const {
+  static const std::vector<ResourcePartPtr> kNone;
   auto it = by_type_.find(type_url);
   return it == by_type_.end() ? kNone : it->second;
+}
+
+const VersionedResource* ResourceSnapshot::find(std::string_view type_url, const std::string& name) const {
+  for (const ResourcePartPtr& part : parts(type_url)) {
+    auto it = part->resources.find(name);
+    if (it != part->resources.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+size_t ResourceSnapshot::count(std::string_view type_url) const {
+  size_t n = 0;
+  for (const ResourcePartPtr& part : parts(type_url)) n += part->resources.size();
+  return n;
 }
 
 std::vector<std::string> ResourceSnapshot::typeUrls() const {

@@ -48,26 +48,54 @@ base::Result<std::string> resourceName(const google::protobuf::Any& body);
 // processes and restarts, which std::hash does not promise.
 std::string hashVersion(std::string_view bytes);
 
+// Resources of one type, each hashed once, shared by every snapshot that
+// holds them: the control plane builds the mesh's clusters once and gives
+// the same part to a thousand proxies, each with its own small part on top
+// (its inbound listener). Immutable once made.
+struct ResourcePart {
+  std::string type_url;
+  std::map<std::string, VersionedResource> resources;  // by name
+  std::string hash;  // of every name and version: equal contents, equal hash
+};
+using ResourcePartPtr = std::shared_ptr<const ResourcePart>;
+
 class ResourceSnapshot {
  public:
-  using Resources = std::map<std::string, VersionedResource>;  // by name
+  // Hashes the resources (all of `type_url`); two with one name fail with
+  // kAlreadyExists, a body of another type with kInvalidArgument.
+  static base::Result<ResourcePartPtr> makePart(std::string type_url, std::vector<NamedResource> resources);
 
   // `version` names the snapshot on the wire (version_info); empty: derived
   // from every resource's version. Two resources of one type with one name
   // fail with kAlreadyExists.
   static base::Result<std::shared_ptr<const ResourceSnapshot>> create(std::string version,
                                                                       std::vector<NamedResource> resources);
+  // A snapshot made of parts (any order, several of one type); the names of
+  // one type must not repeat across parts (kAlreadyExists). Costs no hashing
+  // of resources, only of the parts' hashes when `version` is empty.
+  static base::Result<std::shared_ptr<const ResourceSnapshot>> compose(std::string version,
+                                                                       std::vector<ResourcePartPtr> parts);
 
   const std::string& version() const { return version_; }
-  // Every resource of a type (empty when the type has none).
-  const Resources& resources(std::string_view type_url) const;
+  // The parts holding resources of a type (empty when the type has none).
+  const std::vector<ResourcePartPtr>& parts(std::string_view type_url) const;
+  // One resource, or nullptr.
+  const VersionedResource* find(std::string_view type_url, const std::string& name) const;
+  // Calls f(name, resource) for every resource of a type.
+  template <typename F>
+  void forEach(std::string_view type_url, F&& f) const {
+    for (const ResourcePartPtr& part : parts(type_url)) {
+      for (const auto& [name, resource] : part->resources) f(name, resource);
+    }
+  }
+  size_t count(std::string_view type_url) const;
   std::vector<std::string> typeUrls() const;
 
  private:
   ResourceSnapshot() = default;
 
   std::string version_;
-  std::map<std::string, Resources, std::less<>> by_type_;
+  std::map<std::string, std::vector<ResourcePartPtr>, std::less<>> by_type_;
 };
 
 }  // namespace remora::xds::server

@@ -52,19 +52,29 @@ std::vector<DiscoveryResponse> StreamSession::onSnapshot(std::shared_ptr<const R
 
 std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_url, TypeState& type) {
   if (!snapshot_) return std::nullopt;
-  const ResourceSnapshot::Resources& all = snapshot_->resources(type_url);
+  const std::vector<ResourcePartPtr>& parts = snapshot_->parts(type_url);
+  // The same parts and the same names as when the content was last
+  // computed: the same content, without hashing a thousand clusters again
+  // for every proxy on every push.
+  if (type.hashed_parts == parts && type.hashed_names == type.names && type.hashed_wildcard == type.wildcard &&
+      type.sent_content) {
+    return std::nullopt;
+  }
   std::vector<const VersionedResource*> selected;
   std::string content;
-  for (const auto& [name, res] : all) {
-    if (!type.wildcard && type.names.count(name) == 0) continue;
+  snapshot_->forEach(type_url, [&](const std::string& name, const VersionedResource& res) {
+    if (!type.wildcard && type.names.count(name) == 0) return;
     selected.push_back(&res);
     content += name + '\0' + res.version + '\0';
-  }
+  });
   // Which names were asked for is part of the content: a client that adds a
   // name that does not exist yet still gets an answer for its new set.
   content += type.wildcard ? "*" : "";
   for (const auto& n : type.names) content += '\1' + n;
   const std::string hash = hashVersion(content);
+  type.hashed_parts = parts;
+  type.hashed_names = type.names;
+  type.hashed_wildcard = type.wildcard;
   if (type.sent_content == hash || type.nacked_content == hash) return std::nullopt;
 
   DiscoveryResponse response;

@@ -57,6 +57,10 @@ class StreamSession {
     std::optional<std::string> sent_content;  // hash of what we last sent
     std::optional<std::string> nacked_content;
     std::string acked_nonce;
+    // What the content hash was last computed from (see respond()).
+    std::vector<ResourcePartPtr> hashed_parts;
+    std::set<std::string> hashed_names;
+    bool hashed_wildcard = false;
   };
 
   // A response for the type when its content differs from what was sent.

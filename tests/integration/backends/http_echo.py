@@ -6,7 +6,8 @@ It shares no code with Remora's codecs, so it can catch their bugs. Binds
 
 Endpoints (any method unless noted; HEAD answers the GET headers, no body):
   /echo            JSON: method, path, headers, trailers, body_length,
-                   body_sha256; request headers x-echo-* are sent back.
+                   body_sha256, server_port (the port that answered);
+                   request headers x-echo-* are sent back.
   /upload          streams the request body back, chunked, 64 KiB at a time.
   /bytes/N         N bytes of a fixed pattern (byte i = ALPHABET[i % 62]),
                    chunked; ?mode=length sends Content-Length instead.
@@ -212,6 +213,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
             "trailers": self.trailers,
             "body_length": length,
             "body_sha256": digest.hexdigest(),
+            # Which backend answered, for load-balancing and routing tests.
+            "server_port": self.server.server_address[1],
         }
         echoed = [(name, value) for name, value in self.headers.items() if name.lower().startswith("x-echo-")]
         # One line, json.dumps' default separators: tests may search for

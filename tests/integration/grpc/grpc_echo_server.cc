@@ -1,6 +1,7 @@
 // grpc_echo_server: the reference gRPC server (gRPC C++) behind remora-proxy
 // in integration tests. Binds 127.0.0.1:0 and writes the port to
-// --port-file; every call carries initial metadata "x-initial: present" and
+// --port-file; every call carries initial metadata "x-initial: present" (and
+// "x-server-port: <port>", so load-balancing tests see who answered) and
 // trailing metadata "x-trailer: present", so a test can prove both crossed
 // the proxy; a request with fail_code set ends the call with that status.
 // Runs until SIGTERM or SIGINT. gRPC's own threads serve the calls.
@@ -8,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,9 +29,12 @@ using remora::test::EchoReply;
 using remora::test::EchoRequest;
 
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+// Set once the server listens, before it takes calls.
+std::atomic<int> g_port{0};
 
 void markCall(ServerContext* context) {
   context->AddInitialMetadata("x-initial", "present");
+  context->AddInitialMetadata("x-server-port", std::to_string(g_port.load()));
   context->AddTrailingMetadata("x-trailer", "present");
 }
 
@@ -122,6 +127,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "grpc_echo_server: could not listen on %s\n", address.c_str());
     return 1;
   }
+  g_port = port;
   if (!port_file.empty()) {
     // Written under a temporary name and renamed: readers never see half a port.
     const std::string temporary = port_file + ".tmp";

@@ -114,7 +114,7 @@ base::Result<HttpResponse> httpRequest(std::string_view host_port, const HttpReq
                                        std::chrono::milliseconds timeout) {
   auto connection = RawConnection::connect(host_port, timeout);
   if (!connection) return connection.error();
-  std::string wire = request.method + " " + request.path + " HTTP/1.1\r\nHost: " + std::string(host_port) +
+  std::string wire = request.method + " " + request.path + " HTTP/1.1\r\nHost: " + (request.host.empty() ? std::string(host_port) : request.host) +
                      "\r\nConnection: close\r\n";
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
     wire += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";

@@ -34,6 +34,8 @@ base::Result<HttpResponse> parseHttpResponse(std::string_view raw, bool head_req
 struct HttpRequest {
   std::string method = "GET";
   std::string path = "/";
+  // The Host header; empty: the address the request is sent to.
+  std::string host;
   // Added after Host and Connection: close (and Content-Length for a body).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

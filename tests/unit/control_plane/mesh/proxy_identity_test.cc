@@ -21,6 +21,37 @@ TEST_CASE("the proxy identity is read from the node metadata", "[mesh][identity]
   CHECK(*identity == ProxyIdentity{"web", "shop", "10.0.0.5", {8080, 9090}});
 }
 
+TEST_CASE("labels, locality, listener addresses and the user agent shape the identity", "[mesh][identity]") {
+  auto identity = proxyIdentityFromNode(nodeFromJson(
+      R"({"id":"web-1","user_agent_name":"remora-proxy","locality":{"region":"eu","zone":"eu-a"},
+          "metadata":{"REMORA_SERVICE":"web","POD_IP":"127.0.0.1","APP_PORTS":"8080","LABELS":{"version":"v2"},
+          "OUTBOUND_ADDRESS":"127.0.0.1:0","INBOUND_ADDRESS":"[::1]:15006"}})"));
+  REQUIRE(identity.has_value());
+  CHECK(identity->labels == std::map<std::string, std::string>{{"version", "v2"}});
+  CHECK(identity->region == "eu");
+  CHECK(identity->zone == "eu-a");
+  CHECK(identity->outbound_host == "127.0.0.1");
+  CHECK(identity->outbound_port == 0);
+  CHECK(identity->inbound_host == "::1");
+  CHECK(identity->inbound_port == 15006);
+  CHECK_FALSE(identity->api_listeners);
+  auto grpc = proxyIdentityFromNode(nodeFromJson(R"({"id":"c","user_agent_name":"grpc-node-js"})"));
+  REQUIRE(grpc.has_value());
+  CHECK(grpc->api_listeners);
+  CHECK(grpc->outbound_port == 15001);
+}
+
+TEST_CASE("bad labels and listener addresses are refused with the field named", "[mesh][identity]") {
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"LABELS":"v2"}})")).error().message ==
+        "node.metadata.LABELS: must be a map of strings");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"LABELS":{"v":2}}})")).error().message ==
+        "node.metadata.LABELS.v: must be a string");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"OUTBOUND_ADDRESS":"localhost:1"}})")).error().message ==
+        "node.metadata.OUTBOUND_ADDRESS: \"localhost\" is not an IP address");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INBOUND_ADDRESS":"127.0.0.1:99999"}})")).error().message ==
+        "node.metadata.INBOUND_ADDRESS: \"99999\" is not a port 0..65535");
+}
+
 TEST_CASE("a node without metadata is a client-only proxy in namespace default", "[mesh][identity]") {
   auto identity = proxyIdentityFromNode(nodeFromJson(R"({"id":"grpc-client"})"));
   REQUIRE(identity.has_value());

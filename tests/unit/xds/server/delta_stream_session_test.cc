@@ -46,7 +46,7 @@ TEST_CASE("a delta wildcard subscription gets every resource with its own versio
   auto out = send(s, request(kClusterType, {}, {}, "", true));
   REQUIRE(out.size() == 1);
   CHECK(names(out[0]) == std::vector<std::string>{"a", "b"});
-  CHECK(out[0].resources(0).version() == snap->resources(kClusterType).at("a").version);
+  CHECK(out[0].resources(0).version() == snap->find(kClusterType, "a")->version);
   CHECK(out[0].system_version_info() == "v1");
   CHECK(s.status().delta);
 }
@@ -79,7 +79,7 @@ TEST_CASE("initial_resource_versions spare a reconnecting client what it already
   DeltaStreamSession s(systemClock());
   s.onSnapshot(snap);
   auto r = request(kClusterType, {}, {}, "", true);
-  (*r.mutable_initial_resource_versions())["a"] = snap->resources(kClusterType).at("a").version;
+  (*r.mutable_initial_resource_versions())["a"] = snap->find(kClusterType, "a")->version;
   (*r.mutable_initial_resource_versions())["b"] = "old";
   (*r.mutable_initial_resource_versions())["gone"] = "old";
   auto out = send(s, r);

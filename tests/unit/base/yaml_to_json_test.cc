@@ -1,12 +1,13 @@
-#include "proxy/config/yaml_to_json.h"
+#include "xds/base/yaml_to_json.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 using remora::base::Error;
-using remora::config::yamlToJson;
+using remora::base::yamlToJson;
 
 TEST_CASE("plain scalars become JSON booleans, nulls and numbers, quoted ones strings", "[config][yaml]") {
   auto doc =
@@ -104,6 +105,8 @@ TEST_CASE("with a schema, fields inside an Any are checked against its @type", "
       "          \"@type\": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\n"
       "          stat_prefix: 7\n"
       "          clutser: x\n";
+  // An @type resolves only if its generated code is linked in: reference it.
+  REQUIRE(envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor() != nullptr);
   auto doc = yamlToJson(yaml, bootstrapSchema(), "t.yaml");
   REQUIRE_FALSE(doc);
   CHECK_THAT(doc.error().message,

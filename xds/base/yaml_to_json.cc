@@ -1,7 +1,7 @@
 // The sole exception boundary for yaml-cpp (see yaml_to_json.h and
-// docs/decisions/003-bootstrap-parsing.md): every yaml-cpp call in remora-proxy
+// docs/decisions/003-bootstrap-parsing.md): every yaml-cpp call in Remora
 // happens below yamlToJson's try block, and every exception becomes a Status.
-#include "proxy/config/yaml_to_json.h"
+#include "xds/base/yaml_to_json.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -13,7 +13,7 @@
 
 #include "xds/base/json_string.h"
 
-namespace remora::config {
+namespace remora::base {
 
 using base::appendJsonString;
 
@@ -152,6 +152,10 @@ const pb::FieldDescriptor* findField(const pb::Descriptor* type, const std::stri
 class Converter {
  public:
   explicit Converter(std::string_view source) : source_(source) {}
+  // What an unknown field's error says after the path (the default names the
+  // bootstrap's reference, which a mesh object has nothing to do with).
+  Converter(std::string_view source, std::string unknown_field_why)
+      : source_(source), unknown_field_why_(std::move(unknown_field_why)) {}
 
   // A node bound for `field` (nullptr: no schema below this point).
   base::Status value(const YAML::Node& node, const std::string& path, int depth, const pb::FieldDescriptor* field,
@@ -226,9 +230,7 @@ class Converter {
       const std::string child =
           path.empty() ? (field ? field->name() : name) : path + "." + (field ? field->name() : name);
       if (field == nullptr) {
-        return at(key.Mark(), child,
-                  "unknown field (not in the part of Envoy's v3 API that remora-proxy reads; see "
-                  "docs/config/bootstrap.md)");
+        return at(key.Mark(), child, unknown_field_why_);
       }
       doc_.lines.emplace(child, key.Mark().line + 1);
       if (base::Status s = value(entry.second, child, depth + 1, field, false); !s) return s;
@@ -313,10 +315,71 @@ class Converter {
   static std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
   std::string_view source_;
+  std::string unknown_field_why_ =
+      "unknown field (not in the part of Envoy's v3 API that remora-proxy reads; see docs/config/bootstrap.md)";
   JsonDocument doc_;
 };
 
+// A kubectl List: {items: [...]} with no kind, or kind "List".
+bool isListDocument(const YAML::Node& node) {
+  if (!node.IsMap()) return false;
+  const YAML::Node items = node["items"];
+  if (!items.IsDefined() || !items.IsSequence()) return false;
+  const YAML::Node kind = node["kind"];
+  return !kind.IsDefined() || (kind.IsScalar() && kind.Scalar() == "List");
+}
+
+// One object of a stream: its kind picks the schema, then it converts alone.
+base::Result<YamlObject> streamObject(const YAML::Node& node, const SchemaForKind& schema_for,
+                                      std::string_view source) {
+  Converter converter(source, "unknown field");
+  if (!node.IsMap()) return converter.at(node.Mark(), "", "an object must be a mapping with kind, metadata and spec");
+  const YAML::Node kind_node = node["kind"];
+  if (kind_node.IsDefined() && !kind_node.IsScalar()) return converter.at(kind_node.Mark(), "kind", "must be a string");
+  const std::string kind = kind_node.IsDefined() ? kind_node.Scalar() : std::string();
+  base::Result<const pb::Descriptor*> schema = schema_for(kind);
+  if (!schema) return converter.at(kind_node.IsDefined() ? kind_node.Mark() : node.Mark(), "kind", schema.error().message);
+  base::Status converted =
+      *schema != nullptr ? converter.message(node, "", 0, *schema) : converter.value(node, "", 0, nullptr, false);
+  if (!converted) return converted.error();
+  return YamlObject{converter.take(), node.Mark().line + 1};
+}
+
+
 }  // namespace
+
+base::Result<std::vector<YamlObject>> yamlObjectsToJson(std::string_view yaml, const SchemaForKind& schema_for,
+                                                        std::string_view source) {
+  std::vector<YamlObject> objects;
+  auto add = [&](const YAML::Node& node) -> base::Status {
+    base::Result<YamlObject> object = streamObject(node, schema_for, source);
+    if (!object) return object.error();
+    objects.push_back(std::move(*object));
+    return base::Status::ok();
+  };
+  // Same exception boundary as yamlToJson below, for the same reasons.
+  try {
+    for (const YAML::Node& document : YAML::LoadAll(std::string(yaml))) {
+      if (!document.IsDefined() || document.IsNull()) continue;
+      if (document.IsSequence() || isListDocument(document)) {
+        for (const YAML::Node& item : document.IsSequence() ? document : document["items"]) {
+          if (base::Status s = add(item); !s) return s.error();
+        }
+      } else if (base::Status s = add(document); !s) {
+        return s.error();
+      }
+    }
+    return objects;
+  } catch (const YAML::Exception& e) {
+    std::string message(source);
+    if (!e.mark.is_null()) message += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    return base::fail(base::Error::kInvalidArgument, message + ": malformed YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return base::fail(base::Error::kInvalidArgument, std::string(source) + ": malformed YAML: " + e.what());
+  } catch (...) {
+    return base::fail(base::Error::kInternal, std::string(source) + ": YAML: unknown failure");
+  }
+}
 
 base::Result<JsonDocument> yamlToJson(std::string_view yaml, const pb::Descriptor* schema, std::string_view source) {
   Converter converter(source);
@@ -343,4 +406,4 @@ base::Result<JsonDocument> yamlToJson(std::string_view yaml, const pb::Descripto
   }
 }
 
-}  // namespace remora::config
+}  // namespace remora::base

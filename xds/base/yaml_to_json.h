@@ -9,21 +9,23 @@
 // (proto field names: "static_resources.clusters[0].name"), so later errors
 // from the converters can be reported as "file:line: path: why".
 //
-// This is the ONLY translation unit in remora-proxy that calls yaml-cpp, and
+// This is the ONLY translation unit in Remora that calls yaml-cpp, and
 // its try block is the sole exception boundary for it: yaml-cpp reports
 // malformed input by throwing. See docs/decisions/003-bootstrap-parsing.md.
-// Main thread only (start-up and `remora-proxy validate`); no state.
+// Any thread; no state. Used by the bootstrap loader and remoractl apply -f.
 #pragma once
 
 #include <google/protobuf/descriptor.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "xds/base/status.h"
 
-namespace remora::config {
+namespace remora::base {
 
 struct JsonDocument {
   std::string json;
@@ -44,4 +46,24 @@ struct JsonDocument {
 base::Result<JsonDocument> yamlToJson(std::string_view yaml, const google::protobuf::Descriptor* schema,
                                       std::string_view source);
 
-}  // namespace remora::config
+// One object of a YAML stream holding several (remoractl apply -f).
+struct YamlObject {
+  JsonDocument document;  // `lines` keyed by the object's own paths: "spec.ports[0].port"
+  int line = 0;           // the 1-based line the object starts on
+};
+
+// Chooses an object's schema from its "kind" ("" when absent); a failure's
+// message is reported as "source:line: kind: <message>".
+using SchemaForKind = std::function<base::Result<const google::protobuf::Descriptor*>(const std::string& kind)>;
+
+// Every object of a YAML (or JSON) stream, in order: documents separated by
+// "---" (empty ones skipped); a document that is a sequence, or a mapping with
+// an "items" sequence and no "kind" other than "List" (kubectl's list shape),
+// contributes each item. Each object is converted as yamlToJson does, with the
+// schema `schema_for` picks from its kind; an unknown field is reported as
+// "source:line: path: unknown field". Line numbers count from the start of the
+// stream, so they point into the file whatever document they are in.
+base::Result<std::vector<YamlObject>> yamlObjectsToJson(std::string_view yaml, const SchemaForKind& schema_for,
+                                                        std::string_view source);
+
+}  // namespace remora::base

@@ -1,0 +1,34 @@
+// ApiRoutes: maps a JSON API request (/api/v1/...) to its handler by path and
+// method, answering 404 for unknown paths and resource types and 405 (with an
+// Allow header) for a known path with the wrong method. Knows nothing of
+// HTTP transport, auth or metrics: ApiServer does those around it.
+//
+// Stateless apart from its references; called concurrently from the API
+// server's pool threads.
+#pragma once
+
+#include "control-plane/api/api_errors.h"
+#include "control-plane/api/object_handlers.h"
+#include "control-plane/store/store.h"
+#include "xds/server/proxy_registry.h"
+
+namespace remora::cp::api {
+
+class ApiRoutes {
+ public:
+  ApiRoutes(store::Store& store, MeshSource mesh, xds::server::ProxyRegistry& proxies)
+      : store_(store), mesh_(mesh), proxies_(proxies), objects_(store, std::move(mesh)) {}
+
+  // Every path under /api/v1/.
+  ApiResponse handle(const ApiRequest& request);
+
+ private:
+  ApiResponse proxies() const;
+
+  store::Store& store_;
+  MeshSource mesh_;
+  xds::server::ProxyRegistry& proxies_;
+  ObjectHandlers objects_;
+};
+
+}  // namespace remora::cp::api

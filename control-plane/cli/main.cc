@@ -1,0 +1,140 @@
+// remoractl: the operator's command line for remora-cp's JSON API.
+//
+//   remoractl [--server URL] [--token-file F] [--ca-file F] [--timeout 5s]
+//             apply -f FILE | get KIND [NAME] | delete KIND NAME | delete -f FILE | proxy-status
+//
+// CLI11 reports bad flags by throwing; this file is the one place in
+// control-plane/ where that exception is caught (as in proxy/main/main.cc,
+// docs/decisions/004-exception-boundaries.md). Everything below returns
+// Status/Result; see commands.h for the exit codes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "control-plane/cli/api_client.h"
+#include "control-plane/cli/commands.h"
+#include "control-plane/cli/kinds.h"
+#include "control-plane/cli/manifest.h"
+
+namespace {
+
+using namespace remora::cli;
+
+struct Flags {
+  std::string server = "http://127.0.0.1:15080";
+  std::string token_file;
+  std::string ca_file;
+  std::string timeout = "5s";
+  std::string file;
+  std::string kind;
+  std::string name;
+  std::string namespace_ = "default";
+  bool all_namespaces = false;
+  std::string output = "table";
+};
+
+int finish(const CommandOutput& output, int code) {
+  std::fputs(output.out.c_str(), stdout);
+  std::fputs(output.err.c_str(), stderr);
+  return code;
+}
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "error: %s (see --help)\n", message.c_str());
+  return kExitUsage;
+}
+
+// --token-file wins over $REMORA_TOKEN (the token itself); whitespace around
+// the token (a trailing newline) is not part of it.
+remora::base::Result<std::string> loadToken(const Flags& flags) {
+  std::string token;
+  if (!flags.token_file.empty()) {
+    auto text = readManifestFile(flags.token_file);
+    if (!text) return text.error();
+    token = *text;
+  } else if (const char* env = std::getenv("REMORA_TOKEN")) {
+    token = env;
+  }
+  const size_t first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::string();
+  return token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+int runManifest(ApiTransport& api, const std::string& file, bool remove) {
+  CommandOutput output;
+  auto text = readManifestFile(file);
+  if (!text) return finish({"", text.error().message + "\n"}, kExitError);
+  auto manifest = parseManifest(*text, file);
+  if (!manifest) return finish({"", "error: " + manifest.error().message + "\n"}, kExitError);
+  const int code = remove ? runDeleteManifest(api, *manifest, output) : runApply(api, *manifest, output);
+  return finish(output, code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"remoractl: manage a Remora mesh through remora-cp's API"};
+  app.set_version_flag("--version", "remoractl 0.1.0");
+  app.require_subcommand(1);
+  Flags flags;
+  app.add_option("--server", flags.server, "the control plane's API URL")->envname("REMORA_SERVER");
+  app.add_option("--token-file", flags.token_file, "file holding the API bearer token (else $REMORA_TOKEN)");
+  app.add_option("--ca-file", flags.ca_file, "CA certificate(s) to verify an https server with");
+  app.add_option("--timeout", flags.timeout, "connect and read timeout: 5s, 500ms, 1m");
+
+  const std::string kinds = "KIND: " + kindArgumentsHelp();
+  CLI::App* apply = app.add_subcommand("apply", "create or update the objects of a YAML or JSON file");
+  apply->add_option("-f,--filename", flags.file, "file to apply, - for stdin")->required();
+
+  CLI::App* get = app.add_subcommand("get", "list objects, or show one\n" + kinds);
+  get->add_option("kind", flags.kind, "what to list")->required();
+  get->add_option("name", flags.name, "one object's name");
+  get->add_option("-n,--namespace", flags.namespace_, "namespace (default: default)");
+  get->add_flag("-A,--all-namespaces", flags.all_namespaces, "list across every namespace");
+  get->add_option("-o,--output", flags.output, "table, json or yaml")->check(CLI::IsMember({"table", "json", "yaml"}));
+
+  CLI::App* remove = app.add_subcommand("delete", "delete one object, or the objects of a file\n" + kinds);
+  remove->add_option("kind", flags.kind, "kind of the object");
+  remove->add_option("name", flags.name, "its name");
+  remove->add_option("-n,--namespace", flags.namespace_, "namespace (default: default)");
+  remove->add_option("-f,--filename", flags.file, "delete the objects this file describes, - for stdin");
+
+  CLI::App* status = app.add_subcommand("proxy-status", "each connected proxy: xDS versions, ACK/NACK, last seen");
+  status->add_option("-o,--output", flags.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, or the message and usage hint
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  auto timeout = parseTimeout(flags.timeout);
+  if (!timeout) return usage(timeout.error().message);
+  auto token = loadToken(flags);
+  if (!token) return finish({"", token.error().message + "\n"}, kExitError);
+  auto client = HttpApiClient::create({flags.server, *token, flags.ca_file, *timeout});
+  if (!client) return usage(client.error().message);
+  ApiTransport& api = **client;
+  const auto format = outputFormatFromName(flags.output).value_or(OutputFormat::kTable);
+  const auto now = std::chrono::system_clock::now();
+
+  CommandOutput output;
+  if (apply->parsed()) return runManifest(api, flags.file, false);
+  if (get->parsed()) {
+    return finish(output, runGet(api, {flags.kind, flags.name, flags.namespace_, flags.all_namespaces, format}, now,
+                                 output));
+  }
+  if (remove->parsed()) {
+    if (!flags.file.empty()) {
+      if (!flags.kind.empty()) return usage("delete takes either -f FILE or KIND NAME, not both");
+      return runManifest(api, flags.file, true);
+    }
+    if (flags.kind.empty() || flags.name.empty()) return usage("delete needs KIND and NAME, or -f FILE");
+    return finish(output, runDelete(api, flags.kind, flags.name, flags.namespace_, output));
+  }
+  if (status->parsed()) return finish(output, runProxyStatus(api, format, now, output));
+  return usage("no command given");
+}

@@ -1,0 +1,76 @@
+#include "control-plane/main/cli_values.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <fstream>
+
+namespace remora::cp {
+
+using base::Error;
+using base::fail;
+
+base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const std::string_view unit(end, text.data() + text.size() - end);
+  if (ec != std::errc() || end == text.data()) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(text) + "\" is not a duration like 10s or 250ms");
+  }
+  uint64_t factor = 0;
+  if (unit == "ms") factor = 1;
+  if (unit == "s") factor = 1000;
+  if (unit == "m") factor = 60'000;
+  if (unit == "h") factor = 3'600'000;
+  if (factor == 0) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(text) + "\" needs a unit: ms, s, m or h");
+  }
+  if (value > 365ull * 24 * 3'600'000 / factor) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(text) + "\" is longer than a year");
+  }
+  return std::chrono::milliseconds(value * factor);
+}
+
+base::Result<std::pair<std::string, uint16_t>> splitHostPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\" is not ip:port");
+  }
+  std::string host(address.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned char buffer[16];
+  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 && inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\": \"" + host + "\" is not an IP address");
+  }
+  const std::string_view port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\": the port must be 0..65535");
+  }
+  return std::make_pair(std::move(host), static_cast<uint16_t>(port));
+}
+
+base::Result<std::string> readToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(Error::kIo, "cannot read " + path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.erase(0, 1);
+  if (line.empty()) return fail(Error::kInvalidArgument, path + " holds no token on its first line");
+  return line;
+}
+
+base::Status checkApiExposure(std::string_view api_address, bool has_token, bool has_tls) {
+  auto split = splitHostPort(api_address);
+  if (!split) return split.error();
+  const std::string& host = split->first;
+  const bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
+  if (loopback || (has_token && has_tls)) return base::Status::ok();
+  return fail(Error::kInvalidArgument, "--api-address " + std::string(api_address) +
+                                           " is reachable from other hosts: it needs --api-token-file and "
+                                           "--api-tls-cert/--api-tls-key (or use a loopback address)");
+}
+
+}  // namespace remora::cp

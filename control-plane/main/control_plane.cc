@@ -1,0 +1,256 @@
+#include "control-plane/main/control_plane.h"
+
+#include <spdlog/spdlog.h>
+
+#include "control-plane/mesh/object_codec.h"
+#include "control-plane/store/sqlite/sqlite_store.h"
+
+namespace remora::cp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+ControlPlane::ControlPlane(ControlPlaneConfig config)
+    : config_(std::move(config)), sidecars_(config_.endpoint_grace) {}
+
+base::Result<std::unique_ptr<ControlPlane>> ControlPlane::start(ControlPlaneConfig config) {
+  std::unique_ptr<ControlPlane> cp(new ControlPlane(std::move(config)));
+  if (base::Status s = cp->load(); !s) return s.error();
+  if (base::Status s = cp->serve(); !s) {
+    cp->shutdown();
+    return s.error();
+  }
+  return cp;
+}
+
+ControlPlane::~ControlPlane() { shutdown(); }
+
+base::Status ControlPlane::load() {
+  const std::string path = config_.data_dir + "/remora.db";
+  auto store = store::openSqliteStore(path);
+  if (!store) return base::fail(store.error().code, "open " + path + ": " + store.error().message);
+  store_ = std::move(*store);
+  store_->watch([this](const store::Change& change) { onStoreChange(change); });
+  auto objects = store_->list("", "");
+  if (!objects) return base::fail(objects.error().code, "read " + path + ": " + objects.error().message);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const store::StoredObject& stored : *objects) {
+    auto parsed = mesh::fromStored(stored);
+    if (!parsed) {
+      // An object this version no longer accepts stays in the store (an
+      // operator can fix or delete it) but is not served.
+      ++load_errors_;
+      spdlog::error("stored object {} is not served: {}", store::describeKey(stored.key), parsed.error().message);
+      continue;
+    }
+    store_state_.put(std::move(*parsed));
+  }
+  spdlog::info("loaded {} objects from {} (revision {})", objects->size() - load_errors_.load(), path,
+               store_->revision());
+  dirty_ = true;
+  return base::Status::ok();
+}
+
+base::Status ControlPlane::serve() {
+  {
+    std::lock_guard<std::mutex> publish(publish_mutex_);
+    rebuild();  // the first build, so the first proxy finds current_ set
+  }
+  builder_ = std::thread([this] { runBuilder(); });
+
+  xds::AdsServiceOptions ads;
+  ads.debounce = config_.push_debounce;
+  ads.on_node_connected = [this](const envoy::config::core::v3::Node& node) { return onNodeConnected(node); };
+  ads.on_node_disconnected = [this](const std::string& node_id) { onNodeDisconnected(node_id); };
+  xds_server_ = std::make_unique<xds::XdsServer>(cache_, registry_, std::move(ads));
+  auto xds_port = xds_server_->start(config_.xds_address);
+  if (!xds_port) return base::fail(xds_port.error().code, "xDS address " + config_.xds_address + ": " + xds_port.error().message);
+  xds_port_ = *xds_port;
+
+  api_server_ = std::make_unique<api::ApiServer>(*store_, [this] { return storeState(); }, registry_, config_.api);
+  api_server_->setMetricsHook([this](std::string& out) { appendMetrics(out); });
+  auto api_port = api_server_->start();
+  if (!api_port) {
+    return base::fail(api_port.error().code, "API address " + config_.api.address + ": " + api_port.error().message);
+  }
+  api_port_ = *api_port;
+  return base::Status::ok();
+}
+
+void ControlPlane::shutdown() {
+  if (api_server_) api_server_->stop();
+  if (xds_server_) xds_server_->shutdown();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  if (builder_.joinable()) builder_.join();
+}
+
+void ControlPlane::onStoreChange(const store::Change& change) {
+  ++store_changes_;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (change.type == store::Change::Type::kDelete) {
+    const auto kind = mesh::kindFromName(change.object.key.kind);
+    if (kind) store_state_.remove(*kind, mesh::ObjectKey{change.object.key.namespace_, change.object.key.name});
+  } else {
+    auto parsed = mesh::fromStored(change.object);
+    if (!parsed) {
+      // The API validated it before writing, so this is a bug, not input.
+      ++load_errors_;
+      spdlog::error("committed object {} does not parse: {}", store::describeKey(change.object.key),
+                    parsed.error().message);
+      return;
+    }
+    store_state_.put(std::move(*parsed));
+  }
+  store_state_copy_.reset();
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+std::shared_ptr<const mesh::MeshState> ControlPlane::storeState() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!store_state_copy_) store_state_copy_ = std::make_shared<const mesh::MeshState>(store_state_);
+  return store_state_copy_;
+}
+
+base::Status ControlPlane::onNodeConnected(const envoy::config::core::v3::Node& node) {
+  auto identity = mesh::proxyIdentityFromNode(node);
+  if (!identity) {
+    ++rejected_nodes_;
+    spdlog::warn("proxy '{}' refused: {}", node.id(), identity.error().message);
+    return identity.error();
+  }
+  std::lock_guard<std::mutex> publish(publish_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Node& entry = nodes_[node.id()];
+    entry.identity = *identity;
+    ++entry.streams;
+    if (sidecars_.connected(node.id(), *identity)) {
+      dirty_ = true;
+      wake_.notify_all();
+    }
+  }
+  publishFor(node.id(), *identity);
+  return base::Status::ok();
+}
+
+void ControlPlane::onNodeDisconnected(const std::string& node_id) {
+  bool gone = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = nodes_.find(node_id);
+    if (it != nodes_.end() && --it->second.streams <= 0) {
+      nodes_.erase(it);
+      gone = true;
+    }
+    sidecars_.disconnected(node_id, Clock::now());
+    wake_.notify_all();  // the builder now has an expiry to wait for
+  }
+  // No stream of it is left to push to; a reconnect builds it afresh.
+  if (gone) cache_.setSnapshot(node_id, nullptr);
+}
+
+void ControlPlane::markDirty() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+void ControlPlane::runBuilder() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (sidecars_.expire(Clock::now())) dirty_ = true;
+    if (!dirty_) {
+      if (auto next = sidecars_.nextExpiry()) {
+        wake_.wait_until(lock, *next);
+      } else {
+        wake_.wait(lock);
+      }
+      continue;
+    }
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> publish(publish_mutex_);
+      rebuild();
+    }
+    lock.lock();
+  }
+}
+
+void ControlPlane::rebuild() {
+  const auto started = Clock::now();
+  std::map<std::string, mesh::ProxyIdentity> nodes;
+  auto state = std::make_shared<mesh::MeshState>();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirty_ = false;
+    *state = store_state_;
+    sidecars_.addTo(*state);
+    for (const auto& [id, node] : nodes_) nodes.emplace(id, node.identity);
+  }
+  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), current_.get());
+  if (!current_ || build->warnings() != current_->warnings()) {
+    for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
+  }
+  current_ = std::move(build);
+  for (const auto& [id, identity] : nodes) publishFor(id, identity);
+  ++builds_;
+  last_build_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  spdlog::debug("built snapshots for {} proxies in {} us", nodes.size(), last_build_micros_.load());
+}
+
+void ControlPlane::publishFor(const std::string& node_id, const mesh::ProxyIdentity& identity) {
+  auto snapshot = current_->forProxy(identity);
+  if (!snapshot) {
+    ++build_errors_;
+    spdlog::error("proxy '{}' keeps its last config: {}", node_id, snapshot.error().message);
+    return;
+  }
+  cache_.setSnapshot(node_id, std::move(snapshot->snapshot));
+}
+
+void ControlPlane::appendMetrics(std::string& out) {
+  size_t proxies = 0;
+  size_t sidecars = 0;
+  size_t services = 0;
+  size_t endpoints = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    proxies = nodes_.size();
+    sidecars = sidecars_.size();
+    services = store_state_.services().size();
+    endpoints = store_state_.endpoints().size();
+  }
+  auto gauge = [&](const char* name, const char* help, const char* type, auto value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  gauge("remora_cp_proxies_connected", "Proxies (node ids) with an open ADS stream.", "gauge", proxies);
+  gauge("remora_cp_sidecar_registrations", "Sidecars registered as endpoints (connected or in their grace period).",
+        "gauge", sidecars);
+  gauge("remora_cp_services", "Services in the store.", "gauge", services);
+  gauge("remora_cp_api_endpoints", "Endpoints in the store (sidecar registrations not included).", "gauge",
+        endpoints);
+  gauge("remora_cp_store_revision", "The store's last committed revision.", "gauge", store_->revision());
+  gauge("remora_cp_store_changes_total", "Changes committed to the store since start.", "counter",
+        store_changes_.load());
+  gauge("remora_cp_snapshot_builds_total", "Rebuilds of every connected proxy's snapshot.", "counter",
+        builds_.load());
+  gauge("remora_cp_snapshot_build_seconds", "How long the last rebuild took.", "gauge",
+        static_cast<double>(last_build_micros_.load()) / 1e6);
+  gauge("remora_cp_snapshot_errors_total", "Proxy snapshots that could not be built (the proxy kept its last).",
+        "counter", build_errors_.load());
+  gauge("remora_cp_proxies_rejected_total", "ADS streams refused for malformed node metadata.", "counter",
+        rejected_nodes_.load());
+  gauge("remora_cp_object_errors_total", "Stored objects that could not be read into the mesh.", "counter",
+        load_errors_.load());
+}
+
+}  // namespace remora::cp

@@ -1,0 +1,116 @@
+// ControlPlane: remora-cp put together. The store holds what operators
+// applied; every committed change updates the mesh (MeshState) and wakes the
+// builder thread, which turns the mesh plus the sidecars' own endpoints into
+// one snapshot per connected proxy (MeshSnapshots) and hands them to the
+// SnapshotCache, from which the ADS streams push (debounced) only what each
+// proxy's config lost or gained. A proxy that connects gets its snapshot at
+// once, built on the gRPC thread that saw its first request.
+//
+// Threads: the caller of start()/shutdown() (main), the API server's threads
+// (writes, whose store watch callbacks update the mesh), gRPC's threads
+// (proxies connecting and leaving) and the builder thread owned here. Locks:
+// publish_mutex_ (building and setting snapshots) before mutex_ (the mesh,
+// the proxies, the sidecars) before the cache's.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "control-plane/api/api_server.h"
+#include "control-plane/main/sidecar_endpoints.h"
+#include "control-plane/mesh/mesh_snapshots.h"
+#include "control-plane/store/store.h"
+#include "control-plane/xds/xds_server.h"
+#include "xds/server/proxy_registry.h"
+#include "xds/server/snapshot_cache.h"
+
+namespace remora::cp {
+
+struct ControlPlaneConfig {
+  std::string data_dir;                         // holds remora.db
+  std::string xds_address = "127.0.0.1:15010";  // "host:port"; port 0 picks one
+  api::ApiOptions api;
+  std::chrono::milliseconds endpoint_grace{10000};
+  std::chrono::milliseconds push_debounce{100};
+};
+
+class ControlPlane {
+ public:
+  // Opens the store (creating or migrating it), loads the mesh, and serves
+  // xDS and the API. Errors name what failed ("open /data/remora.db: ...",
+  // "xDS address 127.0.0.1:15010: ...").
+  static base::Result<std::unique_ptr<ControlPlane>> start(ControlPlaneConfig config);
+  ~ControlPlane();
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+
+  uint16_t xdsPort() const { return xds_port_; }
+  uint16_t apiPort() const { return api_port_; }
+
+  // Stops the API, then xDS (streams end), then the builder. Idempotent.
+  void shutdown();
+
+ private:
+  explicit ControlPlane(ControlPlaneConfig config);
+  base::Status load();
+  base::Status serve();
+
+  // The store's writer thread, after each commit.
+  void onStoreChange(const store::Change& change);
+  // gRPC threads.
+  base::Status onNodeConnected(const envoy::config::core::v3::Node& node);
+  void onNodeDisconnected(const std::string& node_id);
+
+  // The mesh as the store holds it (for the API's reference checks).
+  std::shared_ptr<const mesh::MeshState> storeState();
+  void markDirty();
+  void runBuilder();
+  // Builds and sets the snapshots of every connected proxy from a fresh
+  // MeshSnapshots. With publish_mutex_ held.
+  void rebuild();
+  // One proxy's snapshot from current_. With publish_mutex_ held.
+  void publishFor(const std::string& node_id, const mesh::ProxyIdentity& identity);
+  void appendMetrics(std::string& out);
+
+  ControlPlaneConfig config_;
+  std::unique_ptr<store::Store> store_;
+  remora::xds::server::SnapshotCache cache_;
+  remora::xds::server::ProxyRegistry registry_;
+  std::unique_ptr<xds::XdsServer> xds_server_;
+  std::unique_ptr<api::ApiServer> api_server_;
+  uint16_t xds_port_ = 0;
+  uint16_t api_port_ = 0;
+
+  std::mutex publish_mutex_;
+  std::shared_ptr<mesh::MeshSnapshots> current_;  // the last build
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  mesh::MeshState store_state_;
+  std::shared_ptr<const mesh::MeshState> store_state_copy_;  // reset by every change
+  struct Node {
+    mesh::ProxyIdentity identity;
+    int streams = 0;
+  };
+  std::map<std::string, Node> nodes_;  // connected proxies by node id
+  SidecarEndpoints sidecars_;
+  bool dirty_ = false;
+  bool stopping_ = false;
+  std::thread builder_;
+
+  std::atomic<uint64_t> builds_{0};
+  std::atomic<uint64_t> build_errors_{0};
+  std::atomic<uint64_t> rejected_nodes_{0};
+  std::atomic<uint64_t> load_errors_{0};
+  std::atomic<uint64_t> store_changes_{0};
+  std::atomic<int64_t> last_build_micros_{0};
+};
+
+}  // namespace remora::cp

@@ -1,0 +1,140 @@
+// remora-cp's entry point: flags, logging, then the ControlPlane until
+// SIGTERM or SIGINT.
+//
+//   remora-cp --data-dir DIR [--xds-address A] [--api-address A] [--store sqlite]
+//             [--api-token-file F] [--api-tls-cert F --api-tls-key F]
+//             [--endpoint-grace-period 10s] [--push-debounce 100ms] [--log-level L]
+//             [--api-address-path F] [--xds-address-path F]
+//
+// CLI11 reports bad flags by throwing; this file is the one place in
+// control-plane/ where that exception is caught, before any server thread
+// runs (docs/decisions/004-exception-boundaries.md).
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "control-plane/main/cli_values.h"
+#include "control-plane/main/control_plane.h"
+
+namespace {
+
+using remora::cp::ControlPlaneConfig;
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "remora-cp: %s (see --help)\n", message.c_str());
+  return 2;
+}
+
+// Writes "ip:port" to `path` atomically (a reader never sees half of it).
+bool writeAddress(const std::string& path, const std::string& host, uint16_t port) {
+  if (path.empty()) return true;
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << host << ':' << port << '\n';
+    if (!out) return false;
+  }
+  return std::rename(temp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"remora-cp: the Remora control plane"};
+  app.set_version_flag("--version", "remora-cp 0.1.0");
+  ControlPlaneConfig config;
+  std::string store = "sqlite";
+  std::string log_level = "info";
+  std::string grace = "10s";
+  std::string debounce = "100ms";
+  std::string token_file;
+  std::string api_address_path;
+  std::string xds_address_path;
+  config.api.address = "127.0.0.1:15080";
+  app.add_option("--data-dir", config.data_dir, "directory of the store (remora.db); created if missing")->required();
+  app.add_option("--xds-address", config.xds_address, "where proxies connect for xDS (ip:port; port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--api-address", config.api.address, "the JSON management API (ip:port; loopback unless secured)")
+      ->capture_default_str();
+  app.add_option("--store", store, "the store backend")->check(CLI::IsMember({"sqlite"}))->capture_default_str();
+  app.add_option("--api-token-file", token_file, "file holding the bearer token the API requires");
+  app.add_option("--api-tls-cert", config.api.tls_cert_file, "PEM certificate chain: serve the API over HTTPS");
+  app.add_option("--api-tls-key", config.api.tls_key_file, "PEM private key of --api-tls-cert");
+  app.add_option("--endpoint-grace-period", grace,
+                 "how long a disconnected sidecar stays an endpoint (e.g. 10s, 500ms)")
+      ->capture_default_str();
+  app.add_option("--push-debounce", debounce, "how long a change waits for more before it is pushed")
+      ->capture_default_str();
+  app.add_option("-l,--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--api-address-path", api_address_path, "write the API's ip:port here once it serves");
+  app.add_option("--xds-address-path", xds_address_path, "write the xDS server's ip:port here once it serves");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  auto grace_value = remora::cp::parseDuration(grace);
+  if (!grace_value) return usage("--endpoint-grace-period: " + grace_value.error().message);
+  config.endpoint_grace = *grace_value;
+  auto debounce_value = remora::cp::parseDuration(debounce);
+  if (!debounce_value) return usage("--push-debounce: " + debounce_value.error().message);
+  config.push_debounce = *debounce_value;
+  if (!token_file.empty()) {
+    auto token = remora::cp::readToken(token_file);
+    if (!token) return usage("--api-token-file: " + token.error().message);
+    config.api.token = std::move(*token);
+  }
+  if (config.api.tls_cert_file.empty() != config.api.tls_key_file.empty()) {
+    return usage("--api-tls-cert and --api-tls-key go together");
+  }
+  if (auto s = remora::cp::checkApiExposure(config.api.address, !config.api.token.empty(),
+                                            !config.api.tls_cert_file.empty());
+      !s) {
+    return usage(s.error().message);
+  }
+  for (const std::string* address : {&config.xds_address, &config.api.address}) {
+    if (auto s = remora::cp::splitHostPort(*address); !s) return usage(s.error().message);
+  }
+  if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return usage("--data-dir " + config.data_dir + ": " + std::strerror(errno));
+  }
+
+  auto logger = spdlog::stderr_color_mt("remora-cp");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  ::signal(SIGPIPE, SIG_IGN);
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto cp = remora::cp::ControlPlane::start(config);
+  if (!cp) {
+    spdlog::critical("cannot start: {}", cp.error().message);
+    return 1;
+  }
+  const std::string xds_host = remora::cp::splitHostPort(config.xds_address)->first;
+  const std::string api_host = remora::cp::splitHostPort(config.api.address)->first;
+  spdlog::info("serving xDS on {}:{} and the API on {}://{}:{}", xds_host, (*cp)->xdsPort(),
+               config.api.tls_cert_file.empty() ? "http" : "https", api_host, (*cp)->apiPort());
+  if (!writeAddress(xds_address_path, xds_host, (*cp)->xdsPort()) ||
+      !writeAddress(api_address_path, api_host, (*cp)->apiPort())) {
+    spdlog::critical("cannot write the address files");
+    return 1;
+  }
+  int signo = 0;
+  sigwait(&stop_signals, &signo);
+  spdlog::info("signal {}: shutting down", signo);
+  (*cp)->shutdown();
+  return 0;
+}

@@ -1,0 +1,134 @@
+#include "control-plane/mesh/mesh_snapshots.h"
+
+#include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/listener_builder.h"
+#include "control-plane/mesh/route_builder.h"
+#include "control-plane/mesh/snapshot_builder.h"
+#include "xds/resources/resource_decoder.h"
+
+namespace remora::cp::mesh {
+
+namespace resources = xds::resources;
+namespace server = xds::server;
+
+namespace {
+
+// A proxy at the default listener addresses, in namespace `ns`: what the
+// shared parts are built for.
+ProxyIdentity sharedIdentity(const std::string& ns) {
+  ProxyIdentity identity;
+  identity.namespace_ = ns;
+  return identity;
+}
+
+bool defaultOutboundAddress(const ProxyIdentity& proxy) {
+  const ProxyIdentity defaults;
+  return proxy.outbound_host == defaults.outbound_host && proxy.outbound_port == defaults.outbound_port;
+}
+
+}  // namespace
+
+MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous)
+    : state_(std::move(state)), plans_(planServices(*state_)) {
+  if (previous != nullptr) {
+    std::lock_guard<std::mutex> lock(previous->mutex_);
+    previous_ = previous->interned_;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<google::protobuf::Any> listener;
+  listener.push_back(buildOutboundListener(plans_, sharedIdentity("default"), warnings_));
+  std::vector<google::protobuf::Any> clusters;
+  std::vector<google::protobuf::Any> assignments;
+  buildOutboundClusters(plans_, clusters, assignments, warnings_);
+  // Names are unique by construction (one per service port and subset), so
+  // these cannot fail; a failure would leave the part empty, and every proxy
+  // would then fail loudly in forProxy rather than get half a config.
+  if (auto part = makeInterned(resources::kListenerTypeUrl, std::move(listener))) outbound_listener_ = *part;
+  if (auto part = makeInterned(resources::kClusterTypeUrl, std::move(clusters))) clusters_ = *part;
+  if (auto part = makeInterned(resources::kClusterLoadAssignmentTypeUrl, std::move(assignments))) {
+    assignments_ = *part;
+  }
+}
+
+MeshSnapshots::Part MeshSnapshots::intern(Part part) {
+  const std::string key = part->type_url + '\0' + part->hash;
+  if (auto it = interned_.find(key); it != interned_.end()) return it->second;
+  if (auto it = previous_.find(key); it != previous_.end()) part = it->second;
+  interned_.emplace(key, part);
+  return part;
+}
+
+base::Result<MeshSnapshots::Part> MeshSnapshots::makeInterned(std::string_view type_url,
+                                                              std::vector<google::protobuf::Any> bodies) {
+  std::vector<server::NamedResource> named;
+  named.reserve(bodies.size());
+  for (google::protobuf::Any& body : bodies) {
+    auto name = server::resourceName(body);
+    if (!name) return name.error();
+    named.push_back(server::NamedResource{std::move(*name), std::move(body)});
+  }
+  auto part = server::ResourceSnapshot::makePart(std::string(type_url), std::move(named));
+  if (!part) return part.error();
+  return intern(std::move(*part));
+}
+
+base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts(const ProxyIdentity& proxy) {
+  // API listeners or not is part of the key: sidecars and gRPC clients of
+  // one namespace get different listener sets.
+  const std::string key = proxy.namespace_ + (proxy.api_listeners ? "|api" : "");
+  if (auto it = by_namespace_.find(key); it != by_namespace_.end()) return &it->second;
+  NamespaceParts parts;
+  const ProxyIdentity shared = sharedIdentity(proxy.namespace_);
+  auto routes = makeInterned(resources::kRouteConfigurationTypeUrl,
+                             {buildOutboundRoutes(plans_, shared, parts.warnings)});
+  if (!routes) return routes.error();
+  parts.routes = *routes;
+  if (proxy.api_listeners) {
+    auto api = makeInterned(resources::kListenerTypeUrl, buildApiListeners(plans_, shared));
+    if (!api) return api.error();
+    parts.api_listeners = *api;
+  }
+  return &by_namespace_.emplace(key, std::move(parts)).first->second;
+}
+
+base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) {
+  ProxySnapshot out;
+  std::vector<const PortPlan*> own_ports;
+  for (const PortPlan& plan : plans_) {
+    if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
+  }
+  if (!proxy.service.empty() && own_ports.empty()) {
+    out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
+                           "' (REMORA_SERVICE) does not exist; its app ports are served as HTTP");
+  }
+  std::vector<google::protobuf::Any> listeners = buildInboundListener(proxy, own_ports);
+  std::vector<google::protobuf::Any> inbound_clusters;
+  buildInboundClusters(proxy, own_ports, inbound_clusters);
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Part> parts = {clusters_, assignments_};
+  if (defaultOutboundAddress(proxy)) {
+    parts.push_back(outbound_listener_);
+  } else {
+    std::vector<std::string> ignored;  // the same warnings as the shared listener's
+    listeners.push_back(buildOutboundListener(plans_, proxy, ignored));
+  }
+  auto ns = namespaceParts(proxy);
+  if (!ns) return ns.error();
+  parts.push_back((*ns)->routes);
+  if ((*ns)->api_listeners) parts.push_back((*ns)->api_listeners);
+  out.warnings.insert(out.warnings.end(), (*ns)->warnings.begin(), (*ns)->warnings.end());
+  auto own_listeners = makeInterned(resources::kListenerTypeUrl, std::move(listeners));
+  if (!own_listeners) return own_listeners.error();
+  parts.push_back(*own_listeners);
+  auto own_clusters = makeInterned(resources::kClusterTypeUrl, std::move(inbound_clusters));
+  if (!own_clusters) return own_clusters.error();
+  parts.push_back(*own_clusters);
+
+  auto snapshot = server::ResourceSnapshot::compose("", std::move(parts));
+  if (!snapshot) return snapshot.error();
+  out.snapshot = std::move(*snapshot);
+  return out;
+}
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,80 @@
+// MeshSnapshots: the ResourceSnapshot of every proxy, from one MeshState,
+// built for a thousand proxies without building a thousand meshes. What every
+// proxy shares (the outbound listener, every outbound cluster and its
+// endpoints) is built once; what a namespace shares (the route table's short
+// host names, the API listeners) once per namespace; only the inbound
+// listener and clusters are a proxy's own. Each piece is a ResourcePart,
+// interned by content: a proxy whose config did not change gets the very
+// same parts as before, which the xDS sessions skip without hashing them.
+//
+// The same resources as buildForProxy (snapshot_builder.h), which stays the
+// readable reference and what the builder's unit tests pin down.
+//
+// Thread-safe: the control plane's builder thread makes one per mesh change
+// and gRPC threads ask it for a newly connected proxy's snapshot.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "control-plane/mesh/mesh_state.h"
+#include "control-plane/mesh/proxy_identity.h"
+#include "control-plane/mesh/service_plan.h"
+#include "xds/server/resource_snapshot.h"
+
+namespace remora::cp::mesh {
+
+struct ProxySnapshot {
+  std::shared_ptr<const xds::server::ResourceSnapshot> snapshot;
+  // This proxy's own warnings (e.g. its REMORA_SERVICE does not exist).
+  std::vector<std::string> warnings;
+};
+
+class MeshSnapshots {
+ public:
+  // Plans `state`. Parts equal to one of `previous`'s (may be null) are
+  // taken from it.
+  MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous);
+  MeshSnapshots(const MeshSnapshots&) = delete;
+  MeshSnapshots& operator=(const MeshSnapshots&) = delete;
+
+  // Fails only when two resources of one type share a name (a service named
+  // like a listener, say); the caller keeps the proxy's last snapshot.
+  base::Result<ProxySnapshot> forProxy(const ProxyIdentity& proxy);
+
+  // Warnings about the mesh as a whole (a TCP port two services use, ...).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  const MeshState& state() const { return *state_; }
+
+ private:
+  using Part = xds::server::ResourcePartPtr;
+
+  // A part with this one's contents from this build or the previous one, or
+  // this one. With mutex_ held.
+  Part intern(Part part);
+  base::Result<Part> makeInterned(std::string_view type_url, std::vector<google::protobuf::Any> bodies);
+
+  std::shared_ptr<const MeshState> state_;
+  std::vector<PortPlan> plans_;
+  std::vector<std::string> warnings_;
+
+  mutable std::mutex mutex_;
+  Part outbound_listener_;  // at the default address
+  Part clusters_;
+  Part assignments_;
+  struct NamespaceParts {
+    Part routes;
+    Part api_listeners;
+    std::vector<std::string> warnings;
+  };
+  // The namespace's routes and API listeners. With mutex_ held.
+  base::Result<const NamespaceParts*> namespaceParts(const ProxyIdentity& proxy);
+  std::map<std::string, NamespaceParts> by_namespace_;  // by namespace (and whether with API listeners)
+  std::map<std::string, Part> interned_;                       // by hash
+  std::map<std::string, Part> previous_;                       // the last build's, by hash
+};
+
+}  // namespace remora::cp::mesh

@@ -1,0 +1,138 @@
+#include "control-plane/mesh/mesh_snapshots.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+
+#include "control-plane/mesh/snapshot_builder.h"
+#include "control-plane/mesh/validation.h"
+#include "xds/resources/resource_decoder.h"
+
+namespace remora::cp::mesh {
+namespace {
+
+namespace res = xds::resources;
+using Contents = std::map<std::pair<std::string, std::string>, std::string>;  // (type, name) -> bytes
+
+void applyObject(MeshState& state, const std::string& json) {
+  auto parsed = parseObject(json, state);
+  INFO(json);
+  INFO((parsed ? std::string() : parsed.error().message));
+  REQUIRE(parsed.has_value());
+  state.put(std::move(*parsed));
+}
+
+MeshState smallMesh() {
+  MeshState state;
+  applyObject(state, R"({"kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":8080}]}})");
+  applyObject(state, R"({"kind":"Service","metadata":{"name":"reviews"},"spec":{"ports":[{"port":9080}]}})");
+  applyObject(state, R"({"kind":"Service","metadata":{"name":"db","namespace":"data"},"spec":{"ports":[{"port":5432,"protocol":"TCP"}]}})");
+  applyObject(state, R"({"kind":"Endpoint","metadata":{"name":"reviews-1"},"spec":{"service":"reviews","address":"10.0.0.1","port":9080,"labels":{"version":"v1"}}})");
+  applyObject(state, R"({"kind":"Endpoint","metadata":{"name":"reviews-2"},"spec":{"service":"reviews","address":"10.0.0.2","port":9080,"labels":{"version":"v2"}}})");
+  applyObject(state, R"({"kind":"RouteRule","metadata":{"name":"canary"},"spec":{"service":"reviews","routes":[{"split":[{"version":"v1","weight":80},{"version":"v2","weight":20}]}]}})");
+  return state;
+}
+
+Contents ofSnapshot(const xds::server::ResourceSnapshot& snapshot) {
+  Contents out;
+  for (const std::string& type : snapshot.typeUrls()) {
+    snapshot.forEach(type, [&](const std::string& name, const xds::server::VersionedResource& r) {
+      out[{type, name}] = r.body.value();
+    });
+  }
+  return out;
+}
+
+Contents ofReference(const MeshState& state, const ProxyIdentity& proxy) {
+  Contents out;
+  const ProxyResources reference = buildForProxy(state, proxy);
+  for (const auto& [type, bodies] : reference.resources) {
+    for (const auto& body : bodies) out[{type, xds::server::resourceName(body).value()}] = body.value();
+  }
+  return out;
+}
+
+ProxyIdentity sidecar(const std::string& service, std::vector<uint32_t> ports, const std::string& ns = "default") {
+  ProxyIdentity id;
+  id.service = service;
+  id.namespace_ = ns;
+  id.pod_ip = "10.1.0.1";
+  id.app_ports = std::move(ports);
+  id.api_listeners = false;
+  return id;
+}
+
+}  // namespace
+
+TEST_CASE("every proxy gets exactly what buildForProxy builds for it", "[cp][mesh]") {
+  auto state = std::make_shared<const MeshState>(smallMesh());
+  MeshSnapshots snapshots(state, nullptr);
+  ProxyIdentity own_address = sidecar("web", {8080});
+  own_address.outbound_host = "127.0.0.1";
+  own_address.outbound_port = 0;
+  own_address.inbound_host = "127.0.0.1";
+  own_address.inbound_port = 0;
+  ProxyIdentity grpc_client;  // proxyless, wants API listeners
+  grpc_client.namespace_ = "data";
+  for (const ProxyIdentity& proxy : {sidecar("web", {8080}), sidecar("reviews", {9080}), own_address, grpc_client,
+                                     sidecar("missing", {7000}, "data")}) {
+    INFO("proxy " << proxy.service << " in " << proxy.namespace_);
+    auto built = snapshots.forProxy(proxy);
+    REQUIRE(built);
+    CHECK(ofSnapshot(*built->snapshot) == ofReference(*state, proxy));
+  }
+}
+
+TEST_CASE("sidecars get no API listeners, gRPC clients do", "[cp][mesh]") {
+  MeshSnapshots snapshots(std::make_shared<const MeshState>(smallMesh()), nullptr);
+  ProxyIdentity client;
+  auto for_client = snapshots.forProxy(client);
+  auto for_sidecar = snapshots.forProxy(sidecar("web", {8080}));
+  REQUIRE(for_client);
+  REQUIRE(for_sidecar);
+  CHECK(for_client->snapshot->find(res::kListenerTypeUrl, "reviews") != nullptr);
+  CHECK(for_sidecar->snapshot->find(res::kListenerTypeUrl, "reviews") == nullptr);
+  CHECK(for_sidecar->snapshot->find(res::kListenerTypeUrl, "outbound") != nullptr);
+  CHECK(for_sidecar->snapshot->find(res::kListenerTypeUrl, "inbound") != nullptr);
+}
+
+TEST_CASE("proxies share the mesh-wide parts, and a rebuild keeps the parts that did not change", "[cp][mesh]") {
+  MeshState mesh = smallMesh();
+  auto first = std::make_shared<MeshSnapshots>(std::make_shared<const MeshState>(mesh), nullptr);
+  auto web = first->forProxy(sidecar("web", {8080}));
+  auto reviews = first->forProxy(sidecar("reviews", {9080}));
+  REQUIRE(web);
+  REQUIRE(reviews);
+  const auto& web_clusters = web->snapshot->parts(res::kClusterTypeUrl);
+  const auto& reviews_clusters = reviews->snapshot->parts(res::kClusterTypeUrl);
+  CHECK(web_clusters.front() == reviews_clusters.front());
+
+  // Same mesh again: every part is the one from before, so is the version.
+  MeshSnapshots same(std::make_shared<const MeshState>(mesh), first.get());
+  auto web_again = same.forProxy(sidecar("web", {8080}));
+  REQUIRE(web_again);
+  CHECK(web_again->snapshot->parts(res::kClusterTypeUrl) == web_clusters);
+  CHECK(web_again->snapshot->parts(res::kListenerTypeUrl) == web->snapshot->parts(res::kListenerTypeUrl));
+  CHECK(web_again->snapshot->version() == web->snapshot->version());
+
+  // A new endpoint: new assignments, the same clusters and listeners.
+  applyObject(mesh, R"({"kind":"Endpoint","metadata":{"name":"reviews-3"},"spec":{"service":"reviews","address":"10.0.0.3","port":9080,"labels":{"version":"v2"}}})");
+  MeshSnapshots changed(std::make_shared<const MeshState>(mesh), first.get());
+  auto web_changed = changed.forProxy(sidecar("web", {8080}));
+  REQUIRE(web_changed);
+  CHECK(web_changed->snapshot->parts(res::kClusterTypeUrl) == web_clusters);
+  CHECK(web_changed->snapshot->parts(res::kClusterLoadAssignmentTypeUrl) !=
+        web->snapshot->parts(res::kClusterLoadAssignmentTypeUrl));
+  CHECK(web_changed->snapshot->version() != web->snapshot->version());
+}
+
+TEST_CASE("a proxy whose service does not exist is warned about and still served", "[cp][mesh]") {
+  MeshSnapshots snapshots(std::make_shared<const MeshState>(smallMesh()), nullptr);
+  auto built = snapshots.forProxy(sidecar("ghost", {7000}));
+  REQUIRE(built);
+  REQUIRE(built->warnings.size() == 1);
+  CHECK_THAT(built->warnings[0], Catch::Contains("'default/ghost'"));
+  CHECK(built->snapshot->find(res::kClusterTypeUrl, "inbound|7000") != nullptr);
+}
+
+}  // namespace remora::cp::mesh
