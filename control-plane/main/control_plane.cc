@@ -55,10 +55,7 @@ base::Status ControlPlane::load() {
 }
 
 base::Status ControlPlane::serve() {
-  {
-    std::lock_guard<std::mutex> publish(publish_mutex_);
-    rebuild();  // the first build, so the first proxy finds current_ set
-  }
+  rebuild();  // the first build, so the first proxy finds current_ set
   builder_ = std::thread([this] { runBuilder(); });
 
   xds::AdsServiceOptions ads;
@@ -176,34 +173,48 @@ void ControlPlane::runBuilder() {
       continue;
     }
     lock.unlock();
-    {
-      std::lock_guard<std::mutex> publish(publish_mutex_);
-      rebuild();
-    }
+    rebuild();
     lock.lock();
   }
 }
 
 void ControlPlane::rebuild() {
   const auto started = Clock::now();
-  std::map<std::string, mesh::ProxyIdentity> nodes;
   auto state = std::make_shared<mesh::MeshState>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     dirty_ = false;
     *state = store_state_;
     sidecars_.addTo(*state);
-    for (const auto& [id, node] : nodes_) nodes.emplace(id, node.identity);
   }
-  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), current_.get());
-  if (!current_ || build->warnings() != current_->warnings()) {
+  std::shared_ptr<mesh::MeshSnapshots> previous;
+  {
+    std::lock_guard<std::mutex> publish(publish_mutex_);
+    previous = current_;
+  }
+  // Planned without publish_mutex_: proxies connecting meanwhile are served
+  // from the previous build, then again from this one below.
+  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get());
+  if (!previous || build->warnings() != previous->warnings()) {
     for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
   }
-  current_ = std::move(build);
-  for (const auto& [id, identity] : nodes) publishFor(id, identity);
+  previous.reset();
+  size_t proxies = 0;
+  {
+    std::lock_guard<std::mutex> publish(publish_mutex_);
+    current_ = std::move(build);
+    std::vector<std::pair<std::string, mesh::ProxyIdentity>> nodes;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      nodes.reserve(nodes_.size());
+      for (const auto& [id, node] : nodes_) nodes.emplace_back(id, node.identity);
+    }
+    for (const auto& [id, identity] : nodes) publishFor(id, identity);
+    proxies = nodes.size();
+  }
   ++builds_;
   last_build_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  spdlog::debug("built snapshots for {} proxies in {} us", nodes.size(), last_build_micros_.load());
+  spdlog::debug("built snapshots for {} proxies in {} us", proxies, last_build_micros_.load());
 }
 
 void ControlPlane::publishFor(const std::string& node_id, const mesh::ProxyIdentity& identity) {

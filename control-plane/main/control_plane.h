@@ -72,8 +72,8 @@ class ControlPlane {
   std::shared_ptr<const mesh::MeshState> storeState();
   void markDirty();
   void runBuilder();
-  // Builds and sets the snapshots of every connected proxy from a fresh
-  // MeshSnapshots. With publish_mutex_ held.
+  // Plans a fresh MeshSnapshots (no lock held), then sets the snapshot of
+  // every connected proxy from it (publish_mutex_ held).
   void rebuild();
   // One proxy's snapshot from current_. With publish_mutex_ held.
   void publishFor(const std::string& node_id, const mesh::ProxyIdentity& identity);

@@ -95,21 +95,34 @@ const SubsetPlan* PortPlan::subsetFor(const v1::Split& split) const {
 }
 
 std::vector<PortPlan> planServices(const MeshState& state) {
+  // What names each service, indexed once: scanning every policy, rule and
+  // endpoint per service is quadratic, and a thousand services are normal.
+  using ServiceKey = std::pair<std::string_view, std::string_view>;  // namespace, service
+  std::map<ServiceKey, const v1::TrafficPolicy*> policies;
+  for (const auto& [policy_key, object] : state.trafficPolicies()) {
+    policies.emplace(ServiceKey{policy_key.namespace_, object.spec().service()}, &object.spec());  // first by name wins
+  }
+  std::map<ServiceKey, std::vector<const v1::RouteRule*>> rules_of;
+  for (const auto& [rule_key, object] : state.routeRules()) {
+    rules_of[ServiceKey{rule_key.namespace_, object.spec().service()}].push_back(&object.spec());
+  }
+  std::map<ServiceKey, std::vector<const v1::Endpoint*>> endpoints_of;
+  for (const auto& [endpoint_key, endpoint] : state.endpoints()) {
+    endpoints_of[ServiceKey{endpoint_key.namespace_, endpoint.spec().service()}].push_back(&endpoint.spec());
+  }
+  static const std::vector<const v1::RouteRule*> kNoRules;
+  static const std::vector<const v1::Endpoint*> kNoEndpoints;
+
   std::vector<PortPlan> plans;
   for (const auto& [key, service] : state.services()) {
-    const v1::TrafficPolicy* policy = nullptr;
-    for (const auto& [policy_key, object] : state.trafficPolicies()) {
-      if (policy_key.namespace_ == key.namespace_ && object.spec().service() == key.name) {
-        policy = &object.spec();
-        break;
-      }
-    }
-    std::vector<const v1::RouteRule*> rules;
-    for (const auto& [rule_key, object] : state.routeRules()) {
-      if (rule_key.namespace_ == key.namespace_ && object.spec().service() == key.name) {
-        rules.push_back(&object.spec());
-      }
-    }
+    const ServiceKey service_key{key.namespace_, key.name};
+    const auto policy_it = policies.find(service_key);
+    const v1::TrafficPolicy* policy = policy_it == policies.end() ? nullptr : policy_it->second;
+    const auto rules_it = rules_of.find(service_key);
+    const std::vector<const v1::RouteRule*>& rules = rules_it == rules_of.end() ? kNoRules : rules_it->second;
+    const auto endpoints_it = endpoints_of.find(service_key);
+    const std::vector<const v1::Endpoint*>& endpoints =
+        endpoints_it == endpoints_of.end() ? kNoEndpoints : endpoints_it->second;
     bool primary_taken = false;
     for (const v1::ServicePort& port : service.spec().ports()) {
       PortPlan plan;
@@ -123,18 +136,16 @@ std::vector<PortPlan> planServices(const MeshState& state) {
         primary_taken = true;
         plan.rules = rules;
       }
-      for (const auto& [endpoint_key, endpoint] : state.endpoints()) {
-        const v1::Endpoint& spec = endpoint.spec();
+      for (const v1::Endpoint* spec : endpoints) {
         uint32_t host_port = 0;
-        if (endpoint_key.namespace_ != key.namespace_ || spec.service() != key.name) continue;
-        if (!endpointServes(spec, service.spec(), port, host_port)) continue;
+        if (!endpointServes(*spec, service.spec(), port, host_port)) continue;
         HostPlan host;
-        host.address = spec.address();
+        host.address = spec->address();
         host.port = host_port;
-        host.weight = spec.weight() == 0 ? 1 : spec.weight();
-        host.health = spec.health() == v1::Endpoint::HEALTH_UNSPECIFIED ? v1::Endpoint::HEALTHY : spec.health();
-        host.locality = spec.locality();
-        host.labels = &spec.labels();
+        host.weight = spec->weight() == 0 ? 1 : spec->weight();
+        host.health = spec->health() == v1::Endpoint::HEALTH_UNSPECIFIED ? v1::Endpoint::HEALTHY : spec->health();
+        host.locality = spec->locality();
+        host.labels = &spec->labels();
         plan.hosts.push_back(std::move(host));
       }
       addSubsets(plan);

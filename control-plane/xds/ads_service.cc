@@ -78,6 +78,12 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
       return;
     }
     if (write != nullptr) this->StartWrite(write);
+    {
+      // Clear() would keep the strings of a thousand resource names for
+      // reuse, per stream; dropping the message frees them.
+      Request empty;
+      request_.Swap(&empty);
+    }
     this->StartRead(&request_);
   }
 

@@ -1,6 +1,26 @@
 #include "xds/server/stream_session.h"
 
+#include <algorithm>
+
 namespace remora::xds::server {
+
+namespace {
+
+// Order-independent: the sum of each name's 64-bit FNV-1a, and the count.
+uint64_t namesDigest(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  uint64_t sum = static_cast<uint64_t>(names.size());
+  for (const std::string& name : names) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : name) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    sum += h;
+  }
+  return sum;
+}
+
+}  // namespace
 
 StreamSession::StreamSession(Clock clock) : clock_(std::move(clock)) {}
 
@@ -22,6 +42,7 @@ base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const Disc
     type.acked_nonce = request.response_nonce();
     if (request.has_error_detail()) {
       type.nacked_content = type.sent_content;
+      type.sent_parts.clear();  // what the client holds is unknown: send it all next time
       recordNack(status_, type_url,
                  NackRecord{status_.types[type_url].version_sent, request.response_nonce(),
                             request.error_detail().message(), now});
@@ -30,11 +51,19 @@ base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const Disc
     }
   }
 
-  std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
-  const bool wildcard = isWildcardCapable(type_url) && (names.empty() || names.count("*") > 0);
-  names.erase("*");
-  type.wildcard = wildcard;
-  type.names = std::move(names);
+  // Every ACK repeats the subscription (a thousand EDS names); rebuild the
+  // set only when the names' digest says they changed.
+  const uint64_t digest = namesDigest(request.resource_names());
+  if (is_new || digest != type.names_digest) {
+    std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
+    type.wildcard = isWildcardCapable(type_url) && (names.empty() || names.count("*") > 0);
+    names.erase("*");
+    type.names_digest = digest;
+    if (names != type.names) {
+      type.names = std::move(names);
+      ++type.names_generation;
+    }
+  }
 
   std::vector<DiscoveryResponse> out;
   if (auto r = respond(type_url, type)) out.push_back(std::move(*r));
@@ -56,26 +85,50 @@ std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_
   // The same parts and the same names as when the content was last
   // computed: the same content, without hashing a thousand clusters again
   // for every proxy on every push.
-  if (type.hashed_parts == parts && type.hashed_names == type.names && type.hashed_wildcard == type.wildcard &&
-      type.sent_content) {
+  if (type.hashed_parts == parts && type.hashed_names_generation == type.names_generation &&
+      type.hashed_wildcard == type.wildcard && type.sent_content) {
     return std::nullopt;
   }
+  // Listener and Cluster responses carry every resource. The other types
+  // carry only what changed since the last response the client took (the
+  // protocol allows it; the client keeps what a response leaves out), unless
+  // the subscription changed or the client rejected our last response.
+  const bool partial = !isWildcardCapable(type_url) && !type.sent_parts.empty() &&
+                       type.sent_names_generation == type.names_generation;
+  auto sentBefore = [&](const std::string& name, const VersionedResource& res) {
+    for (const ResourcePartPtr& old : type.sent_parts) {
+      auto it = old->resources.find(name);
+      if (it != old->resources.end()) return it->second.version == res.version;
+    }
+    return false;
+  };
   std::vector<const VersionedResource*> selected;
   std::string content;
-  snapshot_->forEach(type_url, [&](const std::string& name, const VersionedResource& res) {
-    if (!type.wildcard && type.names.count(name) == 0) return;
-    selected.push_back(&res);
-    content += name + '\0' + res.version + '\0';
-  });
+  for (const ResourcePartPtr& part : parts) {
+    const bool unchanged_part =
+        partial && std::find(type.sent_parts.begin(), type.sent_parts.end(), part) != type.sent_parts.end();
+    for (const auto& [name, res] : part->resources) {
+      if (!type.wildcard && type.names.count(name) == 0) continue;
+      content += name + '\0' + res.version + '\0';
+      if (unchanged_part || (partial && sentBefore(name, res))) continue;
+      selected.push_back(&res);
+    }
+  }
   // Which names were asked for is part of the content: a client that adds a
   // name that does not exist yet still gets an answer for its new set.
   content += type.wildcard ? "*" : "";
   for (const auto& n : type.names) content += '\1' + n;
   const std::string hash = hashVersion(content);
   type.hashed_parts = parts;
-  type.hashed_names = type.names;
+  type.hashed_names_generation = type.names_generation;
   type.hashed_wildcard = type.wildcard;
   if (type.sent_content == hash || type.nacked_content == hash) return std::nullopt;
+  if (partial && selected.empty()) {
+    // Only removals, which SotW cannot say for these types: nothing to send.
+    type.sent_content = hash;
+    type.sent_parts = parts;
+    return std::nullopt;
+  }
 
   DiscoveryResponse response;
   response.set_version_info(snapshot_->version());
@@ -83,6 +136,8 @@ std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_
   response.set_nonce(std::to_string(next_nonce_++));
   for (const VersionedResource* r : selected) *response.add_resources() = r->body;
   type.sent_content = hash;
+  type.sent_parts = parts;
+  type.sent_names_generation = type.names_generation;
   // Only the content just rejected is held back; once something else went
   // out, returning to it is a new version the client may accept.
   type.nacked_content.reset();

@@ -8,7 +8,10 @@
 //   - error_detail makes it a NACK: recorded, and the same content is not
 //     sent again (only a new snapshot or a change of names sends);
 //   - Listener/Cluster responses carry every resource of the type, the
-//     other types only the subscribed names;
+//     other types only the subscribed names, and of those only the ones
+//     that changed since the last response (all of them after a change of
+//     names or a NACK): the protocol lets a client keep what a Route or
+//     Endpoint response leaves out;
 //   - a type is sent only when what this proxy would get changed.
 // version_info is the snapshot's version.
 //
@@ -53,13 +56,18 @@ class StreamSession {
   struct TypeState {
     bool wildcard = false;
     std::set<std::string> names;
+    uint64_t names_generation = 0;  // bumped when `names` changes
+    uint64_t names_digest = 0;      // of the request names `names` was made from
     std::string last_nonce;
     std::optional<std::string> sent_content;  // hash of what we last sent
     std::optional<std::string> nacked_content;
     std::string acked_nonce;
     // What the content hash was last computed from (see respond()).
     std::vector<ResourcePartPtr> hashed_parts;
-    std::set<std::string> hashed_names;
+    uint64_t hashed_names_generation = 0;
+    // What the last response was cut from, for sending only what changed.
+    std::vector<ResourcePartPtr> sent_parts;
+    uint64_t sent_names_generation = 0;
     bool hashed_wildcard = false;
   };
 

@@ -148,3 +148,39 @@ TEST_CASE("nonces are unique across the types of a stream", "[xds][server]") {
   REQUIRE(l.size() == 1);
   CHECK(c[0].nonce() != l[0].nonce());
 }
+
+TEST_CASE("an EDS push carries only the assignments that changed; CDS always carries every cluster", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {cluster("a"), cluster("b"), endpoints("a", 1), endpoints("b", 2)}));
+  auto cds = send(s, request(kClusterType, {}, "", "", true));
+  auto eds = send(s, request(kEndpointType, {"a", "b"}, "", ""));
+  REQUIRE(cds.size() == 1);
+  REQUIRE(eds.size() == 1);
+  send(s, request(kClusterType, {}, "v1", cds[0].nonce()));
+  send(s, request(kEndpointType, {"a", "b"}, "v1", eds[0].nonce()));
+
+  auto pushed = s.onSnapshot(snapshot("v2", {cluster("a"), cluster("b", 7), endpoints("a", 1), endpoints("b", 9)}));
+  REQUIRE(pushed.size() == 2);
+  for (const auto& response : pushed) {
+    INFO(response.type_url());
+    if (response.type_url() == kClusterType) CHECK(names(response) == std::vector<std::string>{"a", "b"});
+    if (response.type_url() == kEndpointType) CHECK(names(response) == std::vector<std::string>{"b"});
+  }
+}
+
+TEST_CASE("after an EDS NACK the next push carries every subscribed assignment again", "[xds][server]") {
+  StreamSession s(systemClock());
+  s.onSnapshot(snapshot("v1", {endpoints("a", 1), endpoints("b", 2)}));
+  auto first = send(s, request(kEndpointType, {"a", "b"}, "", "", true));
+  REQUIRE(first.size() == 1);
+  send(s, request(kEndpointType, {"a", "b"}, "v1", first[0].nonce()));
+  auto second = s.onSnapshot(snapshot("v2", {endpoints("a", 1), endpoints("b", 3)}));
+  REQUIRE(second.size() == 1);
+  CHECK(names(second[0]) == std::vector<std::string>{"b"});
+  DiscoveryRequest nack = request(kEndpointType, {"a", "b"}, "v1", second[0].nonce());
+  nack.mutable_error_detail()->set_message("b: bad port");
+  CHECK(send(s, nack).empty());
+  auto third = s.onSnapshot(snapshot("v3", {endpoints("a", 1), endpoints("b", 4)}));
+  REQUIRE(third.size() == 1);
+  CHECK(names(third[0]) == std::vector<std::string>{"a", "b"});
+}
