@@ -186,7 +186,12 @@ void ConnectionManager::drain() {
   if (closed_ || draining_) return;
   draining_ = true;
   if (codec_) codec_->goAway();
-  if (streams_.empty()) {
+  // HTTP/2 clients learn from GOAWAY not to open streams here, so an idle
+  // connection can go now. An idle HTTP/1.1 keep-alive connection cannot say
+  // so: a client may be sending its next request this very moment, and
+  // closing under it fails that request. It stays until that request is
+  // answered (with "connection: close") or drain_timeout passes.
+  if (streams_.empty() && codec_ && protocol() == Protocol::kHttp2) {
     closeConnection(net::CloseType::kFlushWrite);
     return;
   }

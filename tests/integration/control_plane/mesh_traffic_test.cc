@@ -33,30 +33,7 @@ std::string sidecarBootstrap(uint16_t xds_port, const std::string& node_id, cons
   std::string metadata = "REMORA_SERVICE: " + service +
                          ", REMORA_NAMESPACE: default, OUTBOUND_ADDRESS: '127.0.0.1:0', INBOUND_ADDRESS: '127.0.0.1:0'";
   if (!app_ports.empty()) metadata += ", POD_IP: 127.0.0.1, APP_PORTS: '" + app_ports + "'";
-  return R"(
-node: {id: )" + node_id + ", cluster: " + service + ", metadata: {" + metadata + R"(}}
-admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services: [{envoy_grpc: {cluster_name: xds_cluster}}]
-  lds_config: {ads: {}, resource_api_version: V3}
-  cds_config: {ads: {}, resource_api_version: V3}
-static_resources:
-  clusters:
-  - name: xds_cluster
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {http2_protocol_options: {}}
-    load_assignment:
-      cluster_name: xds_cluster
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
-         std::to_string(xds_port) + R"(}}}}]}]
-)";
+  return harness::adsBootstrap(xds_port, "{id: " + node_id + ", cluster: " + service + ", metadata: {" + metadata + "}}");
 }
 
 std::unique_ptr<ProxyProcess> startSidecar(ControlPlaneProcess& cp, const std::string& node_id,

@@ -47,6 +47,34 @@ void skipSpace(std::string_view json, size_t& pos) {
 
 }  // namespace
 
+std::string adsBootstrap(uint16_t xds_port, std::string_view node_yaml, bool delta,
+                         std::string_view static_listeners_yaml) {
+  return "node: " + std::string(node_yaml) + R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+dynamic_resources:
+  ads_config:
+    api_type: )" + (delta ? "DELTA_GRPC" : "GRPC") + R"(
+    transport_api_version: V3
+    grpc_services: [{envoy_grpc: {cluster_name: xds_cluster}}]
+  lds_config: {ads: {}, resource_api_version: V3}
+  cds_config: {ads: {}, resource_api_version: V3}
+static_resources:
+)" + std::string(static_listeners_yaml) +
+         R"(  clusters:
+  - name: xds_cluster
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {http2_protocol_options: {}}
+    load_assignment:
+      cluster_name: xds_cluster
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
+         std::to_string(xds_port) + R"(}}}}]}]
+)";
+}
+
 base::Result<std::unique_ptr<ProxyProcess>> ProxyProcess::start(ProxyOptions options) {
   TempDir dir("remora-proxy");
   const std::string config = dir.file("bootstrap.yaml");

@@ -39,6 +39,14 @@ struct ProxyOptions {
   std::vector<std::string> wrapper;
 };
 
+// A bootstrap for a proxy that takes its config over ADS from the xDS server
+// on 127.0.0.1:`xds_port` (listeners and clusters, SotW or delta), with an
+// admin endpoint on port 0. `node_yaml` is the node as a YAML flow mapping
+// ("{id: a, cluster: b, metadata: {...}}"); `static_listeners_yaml`, if any,
+// is a block of "  listeners:" lines placed under static_resources.
+std::string adsBootstrap(uint16_t xds_port, std::string_view node_yaml, bool delta = false,
+                         std::string_view static_listeners_yaml = "");
+
 class ProxyProcess {
  public:
   static base::Result<std::unique_ptr<ProxyProcess>> start(ProxyOptions options);

@@ -52,7 +52,7 @@ TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
 }
 
 TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
-                 "an equal config keeps the cluster; other settings replace it, and an idle old one is freed",
+                 "an equal config keeps the cluster, other settings replace it, and an idle old one is freed",
                  "[upstream][cluster]") {
   ClusterManager cm(dispatcher());
   cm.update({config("a", {1001}), config("b", {1002})});

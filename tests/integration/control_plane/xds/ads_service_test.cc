@@ -36,30 +36,7 @@ std::string resourcesJson(const std::string& version, uint16_t backend_port, con
 }
 
 std::string bootstrap(uint16_t xds_port, bool delta) {
-  return std::string(R"(
-node: {id: sidecar-1, cluster: reviews, metadata: {REMORA_SERVICE: reviews}}
-admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
-dynamic_resources:
-  ads_config:
-    api_type: )") + (delta ? "DELTA_GRPC" : "GRPC") + R"(
-    transport_api_version: V3
-    grpc_services: [{envoy_grpc: {cluster_name: xds_cluster}}]
-  lds_config: {ads: {}, resource_api_version: V3}
-  cds_config: {ads: {}, resource_api_version: V3}
-static_resources:
-  clusters:
-  - name: xds_cluster
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {http2_protocol_options: {}}
-    load_assignment:
-      cluster_name: xds_cluster
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
-         std::to_string(xds_port) + R"(}}}}]}]
-)";
+  return harness::adsBootstrap(xds_port, "{id: sidecar-1, cluster: reviews, metadata: {REMORA_SERVICE: reviews}}", delta);
 }
 
 // Asks the server for its status file until `match` holds (or times out);

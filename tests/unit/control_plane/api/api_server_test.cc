@@ -148,7 +148,7 @@ TEST_CASE("bad input is 400 naming the field, and nothing is stored", "[cp][api]
   CHECK(api.store().revision() == 0);
 }
 
-TEST_CASE("an object without a namespace takes the URL's; a name must match the URL", "[cp][api]") {
+TEST_CASE("an object without a namespace takes the URL's, and a name must match the URL", "[cp][api]") {
   ApiFixture api;
   auto created = api.call("POST", "/api/v1/namespaces/shop/services", service("cart"));
   REQUIRE(created.status == 201);
@@ -265,7 +265,7 @@ TEST_CASE("with a certificate and key the API is served over HTTPS only", "[cp][
   CHECK_FALSE((plain.has_value() && plain->status == 200));
 }
 
-TEST_CASE("start refuses a malformed address and half a TLS pair; stop is idempotent", "[cp][api]") {
+TEST_CASE("start refuses a malformed address and half a TLS pair, and stop is idempotent", "[cp][api]") {
   harness::TempDir dir("remora-api");
   auto store = store::sqlite::SqliteStore::open(dir.file("remora.db"));
   REQUIRE(store.has_value());

@@ -98,13 +98,38 @@ TEST_CASE_METHOD(StrictLoopFixture, "draining an HTTP/1 connection answers the i
   CHECK_THAT(got, Catch::EndsWith("last one"));
 }
 
-TEST_CASE_METHOD(StrictLoopFixture, "draining an idle HTTP/1 connection closes it at once", "[http][manager][drain]") {
+TEST_CASE_METHOD(StrictLoopFixture,
+                 "draining an idle HTTP/1 connection keeps it for the next request, answered with Connection close",
+                 "[http][manager][drain]") {
   ManagerRig rig(dispatcher());
   rig.on_headers = [](TestHandler& h, bool) { h.respond(200, "ok"); };
   rig.connect();
   rig.send(kGet);
   REQUIRE(runUntil([&] { return rig.client_events.received.find("\r\n\r\nok") != std::string::npos; }));
   rig.manager()->drain();
+  // A keep-alive client may be sending its next request right now: closing
+  // under it would fail that request.
+  runFor(20ms);
+  CHECK_FALSE(rig.clientSawClose());
+  rig.client_events.received.clear();
+  rig.send(kGet);
+  REQUIRE(runUntil([&] { return rig.clientSawClose(); }));
+  CHECK_THAT(rig.client_events.received, Catch::Contains("connection: close\r\n"));
+  CHECK_THAT(rig.client_events.received, Catch::EndsWith("ok"));
+  CHECK(rig.released == 1);
+}
+
+TEST_CASE_METHOD(StrictLoopFixture, "a drained idle HTTP/1 connection that gets no request closes at the drain timeout",
+                 "[http][manager][drain]") {
+  http::manager::ManagerSettings settings;
+  settings.drain_timeout = 30ms;
+  ManagerRig rig(dispatcher(), settings);
+  rig.on_headers = [](TestHandler& h, bool) { h.respond(200, "ok"); };
+  rig.connect();
+  rig.send(kGet);
+  REQUIRE(runUntil([&] { return rig.client_events.received.find("\r\n\r\nok") != std::string::npos; }));
+  rig.manager()->drain();
+  CHECK_FALSE(rig.clientSawClose());
   REQUIRE(runUntil([&] { return rig.clientSawClose(); }));
   CHECK(rig.released == 1);
 }

@@ -149,7 +149,7 @@ TEST_CASE("nonces are unique across the types of a stream", "[xds][server]") {
   CHECK(c[0].nonce() != l[0].nonce());
 }
 
-TEST_CASE("an EDS push carries only the assignments that changed; CDS always carries every cluster", "[xds][server]") {
+TEST_CASE("an EDS push carries only the assignments that changed, while CDS carries every cluster", "[xds][server]") {
   StreamSession s(systemClock());
   s.onSnapshot(snapshot("v1", {cluster("a"), cluster("b"), endpoints("a", 1), endpoints("b", 2)}));
   auto cds = send(s, request(kClusterType, {}, "", "", true));
