@@ -55,9 +55,16 @@ base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const Disc
   // set only when the names' digest says they changed.
   const uint64_t digest = namesDigest(request.resource_names());
   if (is_new || digest != type.names_digest) {
-    std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
-    type.wildcard = isWildcardCapable(type_url) && (names.empty() || names.count("*") > 0);
-    names.erase("*");
+    // A sorted vector, not a set: a thousand names per EDS stream, a
+    // thousand streams; the set's tree nodes were half the session's memory.
+    std::vector<std::string> names(request.resource_names().begin(), request.resource_names().end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    const auto star = std::lower_bound(names.begin(), names.end(), std::string("*"));
+    const bool has_star = star != names.end() && *star == "*";
+    type.wildcard = isWildcardCapable(type_url) && (names.empty() || has_star);
+    if (has_star) names.erase(star);
+    names.shrink_to_fit();
     type.names_digest = digest;
     if (names != type.names) {
       type.names = std::move(names);
@@ -108,7 +115,7 @@ std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_
     const bool unchanged_part =
         partial && std::find(type.sent_parts.begin(), type.sent_parts.end(), part) != type.sent_parts.end();
     for (const auto& [name, res] : part->resources) {
-      if (!type.wildcard && type.names.count(name) == 0) continue;
+      if (!type.wildcard && !std::binary_search(type.names.begin(), type.names.end(), name)) continue;
       content += name + '\0' + res.version + '\0';
       if (unchanged_part || (partial && sentBefore(name, res))) continue;
       selected.push_back(&res);

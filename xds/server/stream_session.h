@@ -21,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -55,7 +54,7 @@ class StreamSession {
  private:
   struct TypeState {
     bool wildcard = false;
-    std::set<std::string> names;
+    std::vector<std::string> names;  // sorted, unique, without "*"
     uint64_t names_generation = 0;  // bumped when `names` changes
     uint64_t names_digest = 0;      // of the request names `names` was made from
     std::string last_nonce;
