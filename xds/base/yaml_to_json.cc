@@ -348,28 +348,13 @@ base::Result<YamlObject> streamObject(const YAML::Node& node, const SchemaForKin
 
 }  // namespace
 
-base::Result<std::vector<YamlObject>> yamlObjectsToJson(std::string_view yaml, const SchemaForKind& schema_for,
-                                                        std::string_view source) {
-  std::vector<YamlObject> objects;
-  auto add = [&](const YAML::Node& node) -> base::Status {
-    base::Result<YamlObject> object = streamObject(node, schema_for, source);
-    if (!object) return object.error();
-    objects.push_back(std::move(*object));
-    return base::Status::ok();
-  };
-  // Same exception boundary as yamlToJson below, for the same reasons.
+// The one try block: yaml-cpp throws on malformed input (ParserException,
+// with a Mark) and could throw from node accessors; `parse` runs inside it and
+// nothing unwinds further. Both entry points below go through it.
+template <typename T, typename Parse>
+base::Result<T> guardYaml(std::string_view source, Parse&& parse) {
   try {
-    for (const YAML::Node& document : YAML::LoadAll(std::string(yaml))) {
-      if (!document.IsDefined() || document.IsNull()) continue;
-      if (document.IsSequence() || isListDocument(document)) {
-        for (const YAML::Node& item : document.IsSequence() ? document : document["items"]) {
-          if (base::Status s = add(item); !s) return s.error();
-        }
-      } else if (base::Status s = add(document); !s) {
-        return s.error();
-      }
-    }
-    return objects;
+    return parse();
   } catch (const YAML::Exception& e) {
     std::string message(source);
     if (!e.mark.is_null()) message += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
@@ -381,11 +366,33 @@ base::Result<std::vector<YamlObject>> yamlObjectsToJson(std::string_view yaml, c
   }
 }
 
+base::Result<std::vector<YamlObject>> yamlObjectsToJson(std::string_view yaml, const SchemaForKind& schema_for,
+                                                        std::string_view source) {
+  std::vector<YamlObject> objects;
+  auto add = [&](const YAML::Node& node) -> base::Status {
+    base::Result<YamlObject> object = streamObject(node, schema_for, source);
+    if (!object) return object.error();
+    objects.push_back(std::move(*object));
+    return base::Status::ok();
+  };
+  return guardYaml<std::vector<YamlObject>>(source, [&]() -> base::Result<std::vector<YamlObject>> {
+    for (const YAML::Node& document : YAML::LoadAll(std::string(yaml))) {
+      if (!document.IsDefined() || document.IsNull()) continue;
+      if (document.IsSequence() || isListDocument(document)) {
+        for (const YAML::Node& item : document.IsSequence() ? document : document["items"]) {
+          if (base::Status s = add(item); !s) return s.error();
+        }
+      } else if (base::Status s = add(document); !s) {
+        return s.error();
+      }
+    }
+    return objects;
+  });
+}
+
 base::Result<JsonDocument> yamlToJson(std::string_view yaml, const pb::Descriptor* schema, std::string_view source) {
   Converter converter(source);
-  // The one try block: yaml-cpp throws on malformed input (ParserException,
-  // with a Mark) and could throw from node accessors; nothing unwinds further.
-  try {
+  return guardYaml<JsonDocument>(source, [&]() -> base::Result<JsonDocument> {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (root.IsNull() || !root.IsDefined()) {
       return base::fail(base::Error::kInvalidArgument, std::string(source) + ": the document is empty");
@@ -395,15 +402,7 @@ base::Result<JsonDocument> yamlToJson(std::string_view yaml, const pb::Descripto
         schema != nullptr ? converter.message(root, "", 0, schema) : converter.value(root, "", 0, nullptr, false);
     if (!converted) return converted.error();
     return converter.take();
-  } catch (const YAML::Exception& e) {
-    std::string message(source);
-    if (!e.mark.is_null()) message += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-    return base::fail(base::Error::kInvalidArgument, message + ": malformed YAML: " + e.msg);
-  } catch (const std::exception& e) {
-    return base::fail(base::Error::kInvalidArgument, std::string(source) + ": malformed YAML: " + e.what());
-  } catch (...) {
-    return base::fail(base::Error::kInternal, std::string(source) + ": YAML: unknown failure");
-  }
+  });
 }
 
 }  // namespace remora::base
