@@ -1,9 +1,9 @@
 #include "control-plane/main/cli_values.h"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <fstream>
+
+#include "control-plane/mesh/spec_checks.h"
 
 namespace remora::cp {
 
@@ -32,23 +32,9 @@ base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
 }
 
 base::Result<std::pair<std::string, uint16_t>> splitHostPort(std::string_view address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\" is not ip:port");
-  }
-  std::string host(address.substr(0, colon));
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned char buffer[16];
-  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 && inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
-    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\": \"" + host + "\" is not an IP address");
-  }
-  const std::string_view port_text = address.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\": the port must be 0..65535");
-  }
-  return std::make_pair(std::move(host), static_cast<uint16_t>(port));
+  auto parsed = mesh::parseIpPort(address);
+  if (!parsed) return fail(Error::kInvalidArgument, "\"" + std::string(address) + "\": " + parsed.error().message);
+  return std::make_pair(std::move(parsed->first), static_cast<uint16_t>(parsed->second));
 }
 
 base::Result<std::string> readToken(const std::string& path) {

@@ -146,18 +146,12 @@ void ControlPlane::onNodeDisconnected(const std::string& node_id) {
     if (it != nodes_.end() && --it->second.streams <= 0) {
       nodes_.erase(it);
       gone = true;
+      sidecars_.disconnected(node_id, Clock::now());
+      wake_.notify_all();  // the builder now has an expiry to wait for
     }
-    sidecars_.disconnected(node_id, Clock::now());
-    wake_.notify_all();  // the builder now has an expiry to wait for
   }
   // No stream of it is left to push to; a reconnect builds it afresh.
   if (gone) cache_.setSnapshot(node_id, nullptr);
-}
-
-void ControlPlane::markDirty() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  dirty_ = true;
-  wake_.notify_all();
 }
 
 void ControlPlane::runBuilder() {

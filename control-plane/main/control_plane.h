@@ -70,7 +70,6 @@ class ControlPlane {
 
   // The mesh as the store holds it (for the API's reference checks).
   std::shared_ptr<const mesh::MeshState> storeState();
-  void markDirty();
   void runBuilder();
   // Plans a fresh MeshSnapshots (no lock held), then sets the snapshot of
   // every connected proxy from it (publish_mutex_ held).

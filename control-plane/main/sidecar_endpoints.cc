@@ -18,7 +18,6 @@ bool SidecarEndpoints::connected(const std::string& node_id, const mesh::ProxyId
   if (!servesSomething(identity)) return false;
   auto [it, inserted] = sidecars_.try_emplace(node_id);
   Sidecar& sidecar = it->second;
-  ++sidecar.streams;
   sidecar.gone_since.reset();
   const bool changed = inserted || !(sidecar.identity == identity);
   sidecar.identity = identity;
@@ -27,11 +26,7 @@ bool SidecarEndpoints::connected(const std::string& node_id, const mesh::ProxyId
 
 void SidecarEndpoints::disconnected(const std::string& node_id, TimePoint now) {
   auto it = sidecars_.find(node_id);
-  if (it == sidecars_.end()) return;
-  if (--it->second.streams <= 0) {
-    it->second.streams = 0;
-    it->second.gone_since = now;
-  }
+  if (it != sidecars_.end()) it->second.gone_since = now;
 }
 
 bool SidecarEndpoints::expire(TimePoint now) {

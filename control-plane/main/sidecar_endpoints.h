@@ -26,11 +26,12 @@ class SidecarEndpoints {
 
   explicit SidecarEndpoints(std::chrono::milliseconds grace) : grace_(grace) {}
 
-  // A stream of `node_id` opened. Returns whether the registered endpoints
-  // changed (a new sidecar, or a known one with a new identity). A node that
-  // serves nothing (no service, pod IP or app ports) registers nothing.
+  // `node_id` has a stream open (idempotent: the caller counts streams).
+  // Returns whether the registered endpoints changed (a new sidecar, or a
+  // known one with a new identity). A node that serves nothing (no service,
+  // pod IP or app ports) registers nothing.
   bool connected(const std::string& node_id, const mesh::ProxyIdentity& identity);
-  // A stream of `node_id` closed; once none is open the grace period starts.
+  // The last stream of `node_id` closed: the grace period starts.
   void disconnected(const std::string& node_id, TimePoint now);
   // Forgets sidecars gone for longer than the grace period; returns whether
   // any was forgotten.
@@ -49,8 +50,7 @@ class SidecarEndpoints {
  private:
   struct Sidecar {
     mesh::ProxyIdentity identity;
-    int streams = 0;
-    std::optional<TimePoint> gone_since;
+    std::optional<TimePoint> gone_since;  // set while in the grace period
   };
 
   std::chrono::milliseconds grace_;

@@ -93,17 +93,10 @@ base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts
 
 base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) {
   ProxySnapshot out;
-  std::vector<const PortPlan*> own_ports;
-  for (const PortPlan& plan : plans_) {
-    if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
-  }
-  if (!proxy.service.empty() && own_ports.empty()) {
-    out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
-                           "' (REMORA_SERVICE) does not exist; its app ports are served as HTTP");
-  }
-  std::vector<google::protobuf::Any> listeners = buildInboundListener(proxy, own_ports);
-  std::vector<google::protobuf::Any> inbound_clusters;
-  buildInboundClusters(proxy, own_ports, inbound_clusters);
+  InboundResources inbound = buildInbound(plans_, proxy);
+  out.warnings = std::move(inbound.warnings);
+  std::vector<google::protobuf::Any> listeners = std::move(inbound.listeners);
+  std::vector<google::protobuf::Any> inbound_clusters = std::move(inbound.clusters);
 
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Part> parts = {clusters_, assignments_};

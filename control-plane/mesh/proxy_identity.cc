@@ -41,20 +41,10 @@ base::Status listenAddress(const google::protobuf::Struct& metadata, const std::
   Result<std::string> text = stringField(metadata, key);
   if (!text) return text.error();
   if (text->empty()) return base::Status::ok();
-  const std::string path = "node.metadata." + key;
-  const size_t colon = text->rfind(':');
-  if (colon == std::string::npos || colon == 0) return invalidAt(path, "\"" + *text + "\" is not ip:port");
-  std::string h = text->substr(0, colon);
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (!isIpLiteral(h)) return invalidAt(path, "\"" + h + "\" is not an IP address");
-  const std::string p = text->substr(colon + 1);
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value > 65535) {
-    return invalidAt(path, "\"" + p + "\" is not a port 0..65535");
-  }
-  host = std::move(h);
-  port = value;
+  auto parsed = parseIpPort(*text);
+  if (!parsed) return invalidAt("node.metadata." + key, parsed.error().message);
+  host = std::move(parsed->first);
+  port = parsed->second;
   return base::Status::ok();
 }
 

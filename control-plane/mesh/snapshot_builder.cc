@@ -16,19 +16,29 @@ const std::vector<google::protobuf::Any>& ProxyResources::of(std::string_view ty
   return it == resources.end() ? kNone : it->second;
 }
 
-ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy) {
-  ProxyResources out;
-  const std::vector<PortPlan> plans = planServices(state);
+InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy) {
+  InboundResources out;
   std::vector<const PortPlan*> own_ports;
   for (const PortPlan& plan : plans) {
     if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
   }
+  out.listeners = buildInboundListener(proxy, own_ports);
+  buildInboundClusters(proxy, own_ports, out.clusters);
+  if (!proxy.service.empty() && own_ports.empty()) {
+    out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
+                           "' (REMORA_SERVICE) does not exist; its app ports are served as HTTP");
+  }
+  return out;
+}
+
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy) {
+  ProxyResources out;
+  const std::vector<PortPlan> plans = planServices(state);
+  InboundResources inbound = buildInbound(plans, proxy);
 
   std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
   listeners.push_back(buildOutboundListener(plans, proxy, out.warnings));
-  for (google::protobuf::Any& inbound : buildInboundListener(proxy, own_ports)) {
-    listeners.push_back(std::move(inbound));
-  }
+  for (google::protobuf::Any& any : inbound.listeners) listeners.push_back(std::move(any));
   if (proxy.api_listeners) {
     for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
   }
@@ -40,11 +50,8 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy)
   std::vector<google::protobuf::Any>& assignments =
       out.resources[std::string(resources::kClusterLoadAssignmentTypeUrl)];
   buildOutboundClusters(plans, clusters, assignments, out.warnings);
-  buildInboundClusters(proxy, own_ports, clusters);
-  if (!proxy.service.empty() && own_ports.empty()) {
-    out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
-                           "' (REMORA_SERVICE) does not exist; its app ports are served as HTTP");
-  }
+  for (google::protobuf::Any& any : inbound.clusters) clusters.push_back(std::move(any));
+  out.warnings.insert(out.warnings.end(), inbound.warnings.begin(), inbound.warnings.end());
   return out;
 }
 

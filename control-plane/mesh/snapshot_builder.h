@@ -37,6 +37,7 @@
 
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
+#include "control-plane/mesh/service_plan.h"
 
 namespace remora::cp::mesh {
 
@@ -59,5 +60,15 @@ struct ProxyResources {
 };
 
 ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy);
+
+// What is the proxy's own, shared by buildForProxy and MeshSnapshots: its
+// inbound listener, its "inbound|<port>" clusters, and a warning when its
+// REMORA_SERVICE does not exist.
+struct InboundResources {
+  std::vector<google::protobuf::Any> listeners;
+  std::vector<google::protobuf::Any> clusters;
+  std::vector<std::string> warnings;
+};
+InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy);
 
 }  // namespace remora::cp::mesh

@@ -1,5 +1,7 @@
 #include "control-plane/mesh/spec_checks.h"
 
+#include <charconv>
+
 #include <arpa/inet.h>
 #include <re2/re2.h>
 
@@ -178,6 +180,23 @@ bool isPrincipal(std::string_view principal) {
 bool isIpLiteral(const std::string& address) {
   unsigned char buffer[16];
   return inet_pton(AF_INET, address.c_str(), buffer) == 1 || inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
+
+base::Result<std::pair<std::string, uint32_t>> parseIpPort(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return base::fail(base::Error::kInvalidArgument, "\"" + std::string(text) + "\" is not ip:port");
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (!isIpLiteral(host)) return base::fail(base::Error::kInvalidArgument, "\"" + host + "\" is not an IP address");
+  const std::string_view port_text = text.substr(colon + 1);
+  uint32_t port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return base::fail(base::Error::kInvalidArgument, "\"" + std::string(port_text) + "\" is not a port 0..65535");
+  }
+  return std::make_pair(std::move(host), port);
 }
 
 

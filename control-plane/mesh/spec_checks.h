@@ -2,11 +2,13 @@
 // parseObject (validation.h). Each returns kInvalidArgument naming the JSON
 // path ("spec.routes[0].split[1].weight: ...") of the first bad field.
 //
-// Internal to control-plane/mesh. Pure functions; any thread.
+// Internal to control-plane/mesh, except isIpLiteral and parseIpPort, which
+// remora-cp's flag parsing (control-plane/main) shares. Pure; any thread.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "remora/mesh/v1/mesh.pb.h"
 #include "xds/base/status.h"
@@ -24,6 +26,10 @@ std::string pathOf(std::string_view base, int index);
 bool isDnsLabel(std::string_view value);
 // An IPv4 or IPv6 literal.
 bool isIpLiteral(const std::string& address);
+// "10.0.0.1:8080" or "[::1]:0" -> {host without brackets, port 0..65535}.
+// Fails with kInvalidArgument and a message without a field path
+// ("\"localhost\" is not an IP address").
+base::Result<std::pair<std::string, uint32_t>> parseIpPort(std::string_view text);
 
 base::Status checkMetadata(::remora::mesh::v1::Metadata& metadata, std::string_view path);
 base::Status checkLabels(const google::protobuf::Map<std::string, std::string>& labels, std::string_view path);

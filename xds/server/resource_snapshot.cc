@@ -13,14 +13,18 @@ namespace remora::xds::server {
 
 bool isWildcardCapable(std::string_view type_url) { return type_url == kListenerType || type_url == kClusterType; }
 
-std::string hashVersion(std::string_view bytes) {
+uint64_t fnv1a64(std::string_view bytes) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ull;
   }
+  return h;
+}
+
+std::string hashVersion(std::string_view bytes) {
   char out[17];
-  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(fnv1a64(bytes)));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <google/protobuf/any.pb.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,8 @@ base::Result<std::string> resourceName(const google::protobuf::Any& body);
 // Stable 64-bit FNV-1a hash as 16 hex digits: versions must be equal across
 // processes and restarts, which std::hash does not promise.
 std::string hashVersion(std::string_view bytes);
+// The same hash as a number.
+uint64_t fnv1a64(std::string_view bytes);
 
 // Resources of one type, each hashed once, shared by every snapshot that
 // holds them: the control plane builds the mesh's clusters once and gives

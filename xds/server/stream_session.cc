@@ -9,14 +9,7 @@ namespace {
 // Order-independent: the sum of each name's 64-bit FNV-1a, and the count.
 uint64_t namesDigest(const google::protobuf::RepeatedPtrField<std::string>& names) {
   uint64_t sum = static_cast<uint64_t>(names.size());
-  for (const std::string& name : names) {
-    uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : name) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    sum += h;
-  }
+  for (const std::string& name : names) sum += fnv1a64(name);
   return sum;
 }
 
