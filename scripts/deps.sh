@@ -18,7 +18,7 @@ PACKAGES=(
   # backtracking on request input)
   libre2-dev
   # real clients, servers and peers for integration tests and benchmarks
-  curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk
+  curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk testssl.sh
   python3 procps iproute2 openssl
   # promtool checks our Prometheus exposition output in unit tests
   prometheus

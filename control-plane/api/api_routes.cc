@@ -57,6 +57,7 @@ ApiResponse ApiRoutes::handle(const ApiRequest& request) {
   if (!request.path.starts_with(kPrefix)) return notFound(request);
   std::vector<std::string> parts = splitPath(std::string_view(request.path).substr(kPrefix.size()));
   if (parts.empty() || parts.back().empty()) return notFound(request);  // also rejects a trailing '/'
+  if (SecurityHandlers::owns(parts)) return security_.handle(request, parts);
 
   if (parts.size() == 1) {
     const std::string& first = parts[0];

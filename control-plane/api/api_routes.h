@@ -9,6 +9,7 @@
 
 #include "control-plane/api/api_errors.h"
 #include "control-plane/api/object_handlers.h"
+#include "control-plane/api/security_handlers.h"
 #include "control-plane/store/store.h"
 #include "xds/server/proxy_registry.h"
 
@@ -21,6 +22,8 @@ class ApiRoutes {
 
   // Every path under /api/v1/.
   ApiResponse handle(const ApiRequest& request);
+  // Before serving: the CA endpoints' backend (none: they answer 404).
+  void setSecurity(SecurityBackend backend) { security_.setBackend(std::move(backend)); }
 
  private:
   ApiResponse proxies() const;
@@ -29,6 +32,7 @@ class ApiRoutes {
   MeshSource mesh_;
   xds::server::ProxyRegistry& proxies_;
   ObjectHandlers objects_;
+  SecurityHandlers security_;
 };
 
 }  // namespace remora::cp::api

@@ -66,6 +66,8 @@ class ApiServer {
   // Appends more Prometheus text (the control plane's own metrics) to every
   // /metrics answer, after the API's counters.
   void setMetricsHook(std::function<void(std::string&)> hook);
+  // Before start(): serve the token, identity and CA endpoints from `backend`.
+  void setSecurity(SecurityBackend backend) { routes_.setSecurity(std::move(backend)); }
 
  private:
   void serve(const httplib::Request& request, httplib::Response& response);

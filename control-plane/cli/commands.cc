@@ -246,4 +246,12 @@ int runProxyStatus(ApiTransport& api, OutputFormat format, TimePoint now, Comman
   return kExitOk;
 }
 
+ApiCall callApi(ApiTransport& api, std::string_view method, const std::string& path, const std::string& body,
+                CommandOutput& output) {
+  Call result = call(api, method, path, body, output);
+  return ApiCall{result.exit_code, std::move(result.body)};
+}
+
+std::string formatValue(const JsonValue& value, OutputFormat format) { return formatted(value, format); }
+
 }  // namespace remora::cli

@@ -59,6 +59,18 @@ struct GetRequest {
 // table says "No resources found in NS namespace." on stderr, as kubectl does.
 int runGet(ApiTransport& api, const GetRequest& request, TimePoint now, CommandOutput& output);
 
+// One API request for the other command files (security_commands.cc): the
+// parsed JSON of a 2xx reply, or the exit code with the message already
+// appended to `output.err`.
+struct ApiCall {
+  int exit_code = kExitOk;
+  JsonValue body;
+};
+ApiCall callApi(ApiTransport& api, std::string_view method, const std::string& path, const std::string& body,
+                CommandOutput& output);
+// `-o json` / `-o yaml` text of a value.
+std::string formatValue(const JsonValue& value, OutputFormat format);
+
 // proxy-status: GET /api/v1/proxies.
 int runProxyStatus(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output);
 

@@ -2,6 +2,7 @@
 //
 //   remoractl [--server URL] [--token-file F] [--ca-file F] [--timeout 5s]
 //             apply -f FILE | get KIND [NAME] | delete KIND NAME | delete -f FILE | proxy-status
+//             token create|list|delete | identity | ca status|rotate PHASE
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught (as in proxy/main/main.cc,
@@ -16,6 +17,7 @@
 #include "control-plane/cli/commands.h"
 #include "control-plane/cli/kinds.h"
 #include "control-plane/cli/manifest.h"
+#include "control-plane/cli/security_commands.h"
 
 namespace {
 
@@ -32,6 +34,10 @@ struct Flags {
   std::string namespace_ = "default";
   bool all_namespaces = false;
   std::string output = "table";
+  std::string service_account;
+  std::string ttl;
+  std::string token_id;
+  std::string phase;
 };
 
 int finish(const CommandOutput& output, int code) {
@@ -104,6 +110,33 @@ int main(int argc, char** argv) {
   status->add_option("-o,--output", flags.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
 
+  CLI::App* token_command = app.add_subcommand("token", "join tokens: what a new sidecar presents for its first certificate");
+  token_command->require_subcommand(1);
+  CLI::App* token_create = token_command->add_subcommand("create", "mint a token for one identity; prints only the token");
+  token_create->add_option("-n,--namespace", flags.namespace_, "the identity's namespace (default: default)");
+  token_create->add_option("-s,--service-account", flags.service_account, "the identity's service account")
+      ->required();
+  token_create->add_option("--ttl", flags.ttl, "how long the token is valid: 90s, 30m, 24h (default), 7d");
+  CLI::App* token_list = token_command->add_subcommand("list", "every token (never the secret), expired ones too");
+  token_list->add_option("-o,--output", flags.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+  CLI::App* token_delete = token_command->add_subcommand("delete", "revoke a token by its id");
+  token_delete->add_option("id", flags.token_id, "the id `token list` shows")->required();
+
+  CLI::App* identity = app.add_subcommand("identity", "workloads with certificates: serial, expiry, proxies");
+  identity->add_option("-o,--output", flags.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+
+  CLI::App* ca = app.add_subcommand("ca", "the mesh CA: trusted roots and rotation");
+  ca->require_subcommand(1);
+  CLI::App* ca_status = ca->add_subcommand("status", "trust domain, signer, trusted roots, rotation phase");
+  ca_status->add_option("-o,--output", flags.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+  CLI::App* ca_rotate = ca->add_subcommand("rotate", "one CA rotation step: prepare, activate, then finish");
+  ca_rotate->add_option("phase", flags.phase, "prepare, activate or finish")
+      ->required()
+      ->check(CLI::IsMember({"prepare", "activate", "finish"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -136,5 +169,13 @@ int main(int argc, char** argv) {
     return finish(output, runDelete(api, flags.kind, flags.name, flags.namespace_, output));
   }
   if (status->parsed()) return finish(output, runProxyStatus(api, format, now, output));
+  if (token_create->parsed()) {
+    return finish(output, runTokenCreate(api, flags.namespace_, flags.service_account, flags.ttl, output));
+  }
+  if (token_list->parsed()) return finish(output, runTokenList(api, format, now, output));
+  if (token_delete->parsed()) return finish(output, runTokenDelete(api, flags.token_id, output));
+  if (identity->parsed()) return finish(output, runIdentity(api, format, now, output));
+  if (ca_status->parsed()) return finish(output, runCaStatus(api, format, now, output));
+  if (ca_rotate->parsed()) return finish(output, runCaRotate(api, flags.phase, now, output));
   return usage("no command given");
 }

@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <ctime>
+#include <type_traits>
+
 #include "control-plane/mesh/object_codec.h"
+#include "control-plane/mesh/mesh_security.h"
 #include "control-plane/store/sqlite/sqlite_store.h"
 
 namespace remora::cp {
@@ -10,6 +15,20 @@ namespace remora::cp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// TODO(mesh-security): call the 3-argument constructor directly once
+// MeshSnapshots takes MeshSecurity (helper X is adding it); until then the
+// 2-argument one builds the plaintext mesh.
+template <typename Snapshots = mesh::MeshSnapshots>
+std::shared_ptr<Snapshots> makeSnapshots(std::shared_ptr<mesh::MeshState> state, const Snapshots* previous,
+                                         mesh::MeshSecurity security) {
+  if constexpr (std::is_constructible_v<Snapshots, std::shared_ptr<const mesh::MeshState>, const Snapshots*,
+                                        mesh::MeshSecurity>) {
+    return std::make_shared<Snapshots>(std::move(state), previous, std::move(security));
+  } else {
+    return std::make_shared<Snapshots>(std::move(state), previous);
+  }
+}
 
 }  // namespace
 
@@ -37,7 +56,12 @@ base::Status ControlPlane::load() {
   auto objects = store_->list("", "");
   if (!objects) return base::fail(objects.error().code, "read " + path + ": " + objects.error().message);
   std::lock_guard<std::mutex> lock(mutex_);
+  size_t internal = 0;
   for (const store::StoredObject& stored : *objects) {
+    if (ca::isInternalKind(stored.key.kind)) {  // the CA's tokens and records
+      ++internal;
+      continue;
+    }
     auto parsed = mesh::fromStored(stored);
     if (!parsed) {
       // An object this version no longer accepts stays in the store (an
@@ -48,13 +72,18 @@ base::Status ControlPlane::load() {
     }
     store_state_.put(std::move(*parsed));
   }
-  spdlog::info("loaded {} objects from {} (revision {})", objects->size() - load_errors_.load(), path,
+  spdlog::info("loaded {} objects from {} (revision {})", objects->size() - internal - load_errors_.load(), path,
                store_->revision());
   dirty_ = true;
   return base::Status::ok();
 }
 
 base::Status ControlPlane::serve() {
+  if (config_.security.insecure) {
+    spdlog::warn("--insecure: xDS is plaintext, there is no CA and the mesh runs without mTLS");
+  } else if (base::Status opened = openCa(); !opened) {
+    return opened;
+  }
   rebuild();  // the first build, so the first proxy finds current_ set
   builder_ = std::thread([this] { runBuilder(); });
 
@@ -62,13 +91,29 @@ base::Status ControlPlane::serve() {
   ads.debounce = config_.push_debounce;
   ads.on_node_connected = [this](const envoy::config::core::v3::Node& node) { return onNodeConnected(node); };
   ads.on_node_disconnected = [this](const std::string& node_id) { onNodeDisconnected(node_id); };
+  std::optional<xds::XdsTlsFiles> tls;
+  if (ca_) {
+    ads.authorize_node = [this](const xds::PeerCertificate& peer, const envoy::config::core::v3::Node& node) {
+      return authorizeNode(peer, node);
+    };
+    ads.on_authorized_stream_done = [this](const xds::PeerCertificate& peer, const std::string& node_id) {
+      if (peer.present) issued_->proxyDisconnected(peer.spiffe_id, node_id);
+    };
+    tls = xds::XdsTlsFiles{config_.data_dir + "/ca/serving.key", config_.data_dir + "/ca/serving.pem",
+                           ca_->bundlePath()};
+  }
   xds_server_ = std::make_unique<xds::XdsServer>(cache_, registry_, std::move(ads));
-  auto xds_port = xds_server_->start(config_.xds_address);
+  if (certificate_service_) xds_server_->addService(certificate_service_.get());
+  auto xds_port = xds_server_->start(config_.xds_address, tls);
   if (!xds_port) return base::fail(xds_port.error().code, "xDS address " + config_.xds_address + ": " + xds_port.error().message);
   xds_port_ = *xds_port;
 
   api_server_ = std::make_unique<api::ApiServer>(*store_, [this] { return storeState(); }, registry_, config_.api);
   api_server_->setMetricsHook([this](std::string& out) { appendMetrics(out); });
+  if (ca_) {
+    api_server_->setSecurity(api::SecurityBackend{
+        tokens_.get(), issued_.get(), ca_.get(), [this](std::string_view phase) { return rotateCa(phase); }});
+  }
   auto api_port = api_server_->start();
   if (!api_port) {
     return base::fail(api_port.error().code, "API address " + config_.api.address + ": " + api_port.error().message);
@@ -90,6 +135,7 @@ void ControlPlane::shutdown() {
 
 void ControlPlane::onStoreChange(const store::Change& change) {
   ++store_changes_;
+  if (ca::isInternalKind(change.object.key.kind)) return;  // not part of the mesh
   std::lock_guard<std::mutex> lock(mutex_);
   if (change.type == store::Change::Type::kDelete) {
     const auto kind = mesh::kindFromName(change.object.key.kind);
@@ -158,8 +204,25 @@ void ControlPlane::runBuilder() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     if (sidecars_.expire(Clock::now())) dirty_ = true;
+    if (ca_ && std::time(nullptr) >= serving_renew_at_.load()) {
+      lock.unlock();
+      std::lock_guard<std::mutex> rotating(rotate_mutex_);
+      if (base::Status renewed = renewServingCertificate(); !renewed) {
+        spdlog::error("{}; retrying in a minute", renewed.message());
+        serving_renew_at_ = std::time(nullptr) + 60;
+      }
+      lock.lock();
+      continue;
+    }
     if (!dirty_) {
-      if (auto next = sidecars_.nextExpiry()) {
+      auto next = sidecars_.nextExpiry();
+      if (ca_) {
+        // Also wake to renew the serving certificate.
+        const auto renew = Clock::now() + std::chrono::seconds(std::max<int64_t>(
+                                              1, serving_renew_at_.load() - static_cast<int64_t>(std::time(nullptr))));
+        if (!next || renew < *next) next = renew;
+      }
+      if (next) {
         wake_.wait_until(lock, *next);
       } else {
         wake_.wait(lock);
@@ -188,7 +251,11 @@ void ControlPlane::rebuild() {
   }
   // Planned without publish_mutex_: proxies connecting meanwhile are served
   // from the previous build, then again from this one below.
-  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get());
+  mesh::MeshSecurity security;
+  security.enabled = ca_ != nullptr;
+  security.trust_domain = config_.security.trust_domain;
+  security.trust_bundle_pem = trustBundlePem();
+  auto build = makeSnapshots(std::move(state), previous.get(), std::move(security));
   if (!previous || build->warnings() != previous->warnings()) {
     for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
   }
@@ -254,6 +321,7 @@ void ControlPlane::appendMetrics(std::string& out) {
         "counter", build_errors_.load());
   gauge("remora_cp_proxies_rejected_total", "ADS streams refused for malformed node metadata.", "counter",
         rejected_nodes_.load());
+  if (certificate_service_) certificate_service_->appendMetrics(out);
   gauge("remora_cp_object_errors_total", "Stored objects that could not be read into the mesh.", "counter",
         load_errors_.load());
 }

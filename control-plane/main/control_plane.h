@@ -21,24 +21,40 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "control-plane/api/api_server.h"
+#include "control-plane/ca/certificate_authority.h"
+#include "control-plane/ca/issued_certificates.h"
+#include "control-plane/ca/token_store.h"
 #include "control-plane/main/sidecar_endpoints.h"
 #include "control-plane/mesh/mesh_snapshots.h"
 #include "control-plane/store/store.h"
+#include "control-plane/xds/certificate_service.h"
 #include "control-plane/xds/xds_server.h"
 #include "xds/server/proxy_registry.h"
 #include "xds/server/snapshot_cache.h"
 
 namespace remora::cp {
 
+// The mesh CA and TLS on the gRPC port (docs/control-plane.md, "CA").
+struct SecurityConfig {
+  // Plaintext xDS, no CA, no certificate service, no mTLS in the mesh.
+  bool insecure = false;
+  std::string trust_domain = "cluster.local";
+  std::string ca_cert, ca_key, ca_bundle;  // operator-supplied CA (else generated in <data-dir>/ca)
+  std::chrono::seconds cert_ttl = std::chrono::hours(24);
+  std::chrono::seconds max_cert_ttl = std::chrono::hours(72);
+};
+
 struct ControlPlaneConfig {
-  std::string data_dir;                         // holds remora.db
+  std::string data_dir;                         // holds remora.db and ca/
   std::string xds_address = "127.0.0.1:15010";  // "host:port"; port 0 picks one
   api::ApiOptions api;
   std::chrono::milliseconds endpoint_grace{10000};
   std::chrono::milliseconds push_debounce{100};
+  SecurityConfig security;
 };
 
 class ControlPlane {
@@ -56,6 +72,11 @@ class ControlPlane {
 
   // Stops the API, then xDS (streams end), then the builder. Idempotent.
   void shutdown();
+
+  // One CA rotation step ("prepare", "activate", "finish"): the CA's new
+  // state, a serving certificate from the (new) signer, the bundle file, and
+  // every proxy's snapshot rebuilt with the new ROOTCA. API threads.
+  base::Status rotateCa(std::string_view phase);
 
  private:
   explicit ControlPlane(ControlPlaneConfig config);
@@ -78,8 +99,21 @@ class ControlPlane {
   void publishFor(const std::string& node_id, const mesh::ProxyIdentity& identity);
   void appendMetrics(std::string& out);
 
+  // Secure mode (ca_security.cc).
+  base::Status openCa();
+  // Issues remora-cp's serving certificate and writes it for gRPC's watcher.
+  base::Status renewServingCertificate();
+  grpc::Status authorizeNode(const xds::PeerCertificate& peer, const envoy::config::core::v3::Node& node);
+  std::string trustBundlePem() const;
+
   ControlPlaneConfig config_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ca::CertificateAuthority> ca_;  // null with --insecure
+  std::unique_ptr<ca::TokenStore> tokens_;
+  std::unique_ptr<ca::IssuedCertificates> issued_;
+  std::unique_ptr<xds::CertificateService> certificate_service_;
+  std::atomic<int64_t> serving_renew_at_{0};  // Unix seconds; the builder thread renews then
+  std::mutex rotate_mutex_;                   // one rotation step at a time
   remora::xds::server::SnapshotCache cache_;
   remora::xds::server::ProxyRegistry registry_;
   std::unique_ptr<xds::XdsServer> xds_server_;

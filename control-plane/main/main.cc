@@ -5,6 +5,8 @@
 //             [--api-token-file F] [--api-tls-cert F --api-tls-key F]
 //             [--endpoint-grace-period 10s] [--push-debounce 100ms] [--log-level L]
 //             [--api-address-path F] [--xds-address-path F]
+//             [--insecure] [--trust-domain TD] [--ca-cert F --ca-key F [--ca-bundle F]]
+//             [--cert-ttl 24h] [--max-cert-ttl 72h]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught, before any server thread
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
   std::string token_file;
   std::string api_address_path;
   std::string xds_address_path;
+  std::string cert_ttl = "24h";
+  std::string max_cert_ttl = "72h";
   config.api.address = "127.0.0.1:15080";
   app.add_option("--data-dir", config.data_dir, "directory of the store (remora.db); created if missing")->required();
   app.add_option("--xds-address", config.xds_address, "where proxies connect for xDS (ip:port; port 0 picks one)")
@@ -75,6 +79,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--api-address-path", api_address_path, "write the API's ip:port here once it serves");
   app.add_option("--xds-address-path", xds_address_path, "write the xDS server's ip:port here once it serves");
+  app.add_flag("--insecure", config.security.insecure,
+               "plaintext xDS, no CA, no certificate service, no mTLS in the mesh (experiments and old tests)");
+  app.add_option("--trust-domain", config.security.trust_domain, "the SPIFFE trust domain of the mesh")
+      ->capture_default_str();
+  app.add_option("--ca-cert", config.security.ca_cert,
+                 "operator CA: PEM signing certificate (root or intermediate, then its intermediates)");
+  app.add_option("--ca-key", config.security.ca_key, "operator CA: the PEM private key of --ca-cert");
+  app.add_option("--ca-bundle", config.security.ca_bundle, "operator CA: the PEM root(s) the mesh trusts");
+  app.add_option("--cert-ttl", cert_ttl, "workload certificate lifetime when the proxy asks for none")
+      ->capture_default_str();
+  app.add_option("--max-cert-ttl", max_cert_ttl, "the longest workload certificate lifetime granted")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,6 +103,24 @@ int main(int argc, char** argv) {
   auto debounce_value = remora::cp::parseDuration(debounce);
   if (!debounce_value) return usage("--push-debounce: " + debounce_value.error().message);
   config.push_debounce = *debounce_value;
+  auto cert_ttl_value = remora::cp::parseDuration(cert_ttl);
+  if (!cert_ttl_value) return usage("--cert-ttl: " + cert_ttl_value.error().message);
+  auto max_cert_ttl_value = remora::cp::parseDuration(max_cert_ttl);
+  if (!max_cert_ttl_value) return usage("--max-cert-ttl: " + max_cert_ttl_value.error().message);
+  config.security.cert_ttl = std::chrono::duration_cast<std::chrono::seconds>(*cert_ttl_value);
+  config.security.max_cert_ttl = std::chrono::duration_cast<std::chrono::seconds>(*max_cert_ttl_value);
+  if (config.security.cert_ttl.count() <= 0 || config.security.max_cert_ttl < config.security.cert_ttl) {
+    return usage("need 1s <= --cert-ttl <= --max-cert-ttl");
+  }
+  if (config.security.ca_cert.empty() != config.security.ca_key.empty()) {
+    return usage("--ca-cert and --ca-key go together");
+  }
+  if (!config.security.ca_bundle.empty() && config.security.ca_cert.empty()) {
+    return usage("--ca-bundle needs --ca-cert and --ca-key");
+  }
+  if (config.security.insecure && !config.security.ca_cert.empty()) {
+    return usage("--insecure runs no CA: drop --ca-cert/--ca-key");
+  }
   if (!token_file.empty()) {
     auto token = remora::cp::readToken(token_file);
     if (!token) return usage("--api-token-file: " + token.error().message);
@@ -125,7 +159,8 @@ int main(int argc, char** argv) {
   }
   const std::string xds_host = remora::cp::splitHostPort(config.xds_address)->first;
   const std::string api_host = remora::cp::splitHostPort(config.api.address)->first;
-  spdlog::info("serving xDS on {}:{} and the API on {}://{}:{}", xds_host, (*cp)->xdsPort(),
+  spdlog::info("serving xDS{} on {}:{} and the API on {}://{}:{}",
+               config.security.insecure ? " (plaintext, --insecure)" : " over TLS", xds_host, (*cp)->xdsPort(),
                config.api.tls_cert_file.empty() ? "http" : "https", api_host, (*cp)->apiPort());
   if (!writeAddress(xds_address_path, xds_host, (*cp)->xdsPort()) ||
       !writeAddress(api_address_path, api_host, (*cp)->apiPort())) {

@@ -6,6 +6,7 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "control-plane/mesh/security_builder.h"
 #include "xds/resources/cluster_converter.h"
 
 namespace remora::cp::mesh {
@@ -61,9 +62,10 @@ void warnUnapplied(const PortPlan& plan, std::vector<std::string>& warnings) {
   if (policy.has_health_check()) warnings.push_back(who + "health_check is not applied yet");
 }
 
-google::protobuf::Any edsCluster(const PortPlan& plan, const std::string& name) {
+google::protobuf::Any edsCluster(const PortPlan& plan, const std::string& name, const MeshSecurity& security) {
   cluster::Cluster out;
   out.set_name(name);
+  addUpstreamTls(plan, security, out);
   out.set_type(cluster::Cluster::EDS);
   cluster::Cluster::EdsClusterConfig* eds = out.mutable_eds_cluster_config();
   eds->mutable_eds_config()->mutable_ads();
@@ -110,18 +112,19 @@ google::protobuf::Any assignment(const std::string& name, const std::vector<cons
 }  // namespace
 
 void buildOutboundClusters(const std::vector<PortPlan>& plans, std::vector<google::protobuf::Any>& clusters,
-                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings) {
+                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings,
+                           const MeshSecurity& security) {
   for (const PortPlan& plan : plans) {
     std::vector<const HostPlan*> all;
     for (const HostPlan& host : plan.hosts) all.push_back(&host);
-    clusters.push_back(edsCluster(plan, plan.cluster));
+    clusters.push_back(edsCluster(plan, plan.cluster, security));
     assignments.push_back(assignment(plan.cluster, all));
     for (const SubsetPlan& subset : plan.subsets) {
       std::vector<const HostPlan*> members;
       for (const HostPlan& host : plan.hosts) {
         if (hostInSubset(host, subset)) members.push_back(&host);
       }
-      clusters.push_back(edsCluster(plan, subset.cluster));
+      clusters.push_back(edsCluster(plan, subset.cluster, security));
       assignments.push_back(assignment(subset.cluster, members));
     }
     // One warning per service, not one per port.

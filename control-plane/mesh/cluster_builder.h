@@ -15,14 +15,18 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
 
 namespace remora::cp::mesh {
 
-// Outbound clusters (and their assignments) for every planned port.
+// Outbound clusters (and their assignments) for every planned port; with
+// security enabled, each cluster of a STRICT or PERMISSIVE service
+// originates mTLS (security_builder.h).
 void buildOutboundClusters(const std::vector<PortPlan>& plans, std::vector<google::protobuf::Any>& clusters,
-                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings);
+                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings,
+                           const MeshSecurity& security = {});
 
 // "inbound|<port>" for each of the proxy's app ports; `own_ports` are the
 // plans of the proxy's own service (may be empty), used for the protocol.

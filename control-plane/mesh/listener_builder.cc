@@ -3,10 +3,12 @@
 #include <set>
 
 #include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/security_builder.h"
 #include "control-plane/mesh/snapshot_builder.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
@@ -22,13 +24,22 @@ namespace {
 constexpr std::string_view kHcmFilterName = "envoy.filters.network.http_connection_manager";
 constexpr std::string_view kTcpProxyFilterName = "envoy.filters.network.tcp_proxy";
 constexpr std::string_view kRouterFilterName = "envoy.filters.http.router";
+constexpr std::string_view kHttpRbacFilterName = "envoy.filters.http.rbac";
+constexpr std::string_view kNetworkRbacFilterName = "envoy.filters.network.rbac";
+constexpr std::string_view kTlsInspectorName = "envoy.filters.listener.tls_inspector";
 
-// The router is the only and therefore last HTTP filter; it carries a
-// typed_config because gRPC's xDS client identifies filters by @type.
-hcm::HttpConnectionManager connectionManager(std::string stat_prefix) {
+// RBAC filters (inbound only), then the router, which is last; every filter
+// carries a typed_config because gRPC's xDS client identifies filters by @type.
+hcm::HttpConnectionManager connectionManager(std::string stat_prefix,
+                                             const std::vector<google::protobuf::Any>& rbac = {}) {
   hcm::HttpConnectionManager manager;
   manager.set_stat_prefix(std::move(stat_prefix));
   manager.set_codec_type(hcm::HttpConnectionManager::AUTO);
+  for (const google::protobuf::Any& config : rbac) {
+    hcm::HttpFilter* filter = manager.add_http_filters();
+    filter->set_name(std::string(kHttpRbacFilterName));
+    *filter->mutable_typed_config() = config;
+  }
   hcm::HttpFilter* router = manager.add_http_filters();
   router->set_name(std::string(kRouterFilterName));
   router->mutable_typed_config()->PackFrom(envoy::extensions::filters::http::router::v3::Router());
@@ -67,9 +78,9 @@ void setAddress(listener::Listener& out, const std::string& host, uint32_t port)
 
 // The app's HTTP chain: every request to the local app port. Its timeout is
 // off: the calling sidecar's route timeout governs the request.
-listener::FilterChain inboundHttpChain(uint32_t app_port) {
+listener::FilterChain inboundHttpChain(uint32_t app_port, const std::vector<google::protobuf::Any>& rbac) {
   const std::string cluster = inboundClusterName(app_port);
-  hcm::HttpConnectionManager manager = connectionManager(cluster);
+  hcm::HttpConnectionManager manager = connectionManager(cluster, rbac);
   route::RouteConfiguration* routes = manager.mutable_route_config();
   routes->set_name(cluster);
   route::VirtualHost* vhost = routes->add_virtual_hosts();
@@ -135,24 +146,69 @@ google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, 
 }
 
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
-                                                        const std::vector<const PortPlan*>& own_ports) {
+                                                        const std::vector<const PortPlan*>& own_ports,
+                                                        const MeshSecurity& security,
+                                                        std::vector<std::string>& warnings) {
   if (proxy.app_ports.empty()) return {};
   listener::Listener out;
   out.set_name(std::string(kInboundListenerName));
   setAddress(out, proxy.inbound_host, proxy.inbound_port);
   out.set_traffic_direction(core::INBOUND);
+  // A proxy whose service does not exist is served as STRICT: secure by default.
+  v1::Service::Mtls mtls = own_ports.empty() ? v1::Service::STRICT : own_ports.front()->mtls;
+  if (!security.enabled) mtls = v1::Service::DISABLE;
   for (uint32_t app_port : proxy.app_ports) {
     const PortPlan* plan = planForAppPort(own_ports, app_port);
+    const bool http = plan == nullptr || plan->isHttp();
+    const std::string name = inboundClusterName(app_port);
+    std::vector<google::protobuf::Any> rbac = buildRbac(plan, http, security, name, warnings);
     listener::FilterChain chain;
-    if (plan != nullptr && !plan->isHttp()) {
-      setTcpProxy(chain, inboundClusterName(app_port));
+    if (http) {
+      chain = inboundHttpChain(app_port, rbac);
     } else {
-      chain = inboundHttpChain(app_port);
+      for (const google::protobuf::Any& config : rbac) {
+        listener::Filter* filter = chain.add_filters();
+        filter->set_name(std::string(kNetworkRbacFilterName));
+        *filter->mutable_typed_config() = config;
+      }
+      setTcpProxy(chain, name);
     }
-    chain.set_name(inboundClusterName(app_port));
-    if (app_port == proxy.app_ports.front()) *out.mutable_default_filter_chain() = chain;
+    chain.set_name(name);
+    const bool first = app_port == proxy.app_ports.front();
+    switch (mtls) {
+      case v1::Service::PERMISSIVE: {
+        listener::FilterChain secure = chain;
+        setDownstreamTls(http, security, secure);
+        secure.set_name(name + "|tls");
+        chain.set_name(name + "|plaintext");
+        if (first) {
+          listener::FilterChain any_port = secure;
+          any_port.mutable_filter_chain_match()->set_transport_protocol("tls");
+          *out.add_filter_chains() = std::move(any_port);
+          *out.mutable_default_filter_chain() = chain;
+        }
+        secure.mutable_filter_chain_match()->mutable_destination_port()->set_value(app_port);
+        secure.mutable_filter_chain_match()->set_transport_protocol("tls");
+        *out.add_filter_chains() = std::move(secure);
+        chain.mutable_filter_chain_match()->set_transport_protocol("raw_buffer");
+        break;
+      }
+      case v1::Service::DISABLE:
+        if (first) *out.mutable_default_filter_chain() = chain;
+        break;
+      default:  // STRICT
+        setDownstreamTls(http, security, chain);
+        if (first) *out.mutable_default_filter_chain() = chain;
+        break;
+    }
     chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(app_port);
     *out.add_filter_chains() = std::move(chain);
+  }
+  if (mtls == v1::Service::PERMISSIVE) {
+    listener::ListenerFilter* inspector = out.add_listener_filters();
+    inspector->set_name(std::string(kTlsInspectorName));
+    inspector->mutable_typed_config()->PackFrom(
+        envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector());
   }
   google::protobuf::Any any;
   any.PackFrom(out);

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
 
@@ -35,9 +36,18 @@ namespace remora::cp::mesh {
 google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
                                             std::vector<std::string>& warnings);
 
-// Empty when the proxy has no app ports (a client-only proxy).
+// Empty when the proxy has no app ports (a client-only proxy). With security
+// enabled, by the proxy's service's mtls mode: STRICT, every chain
+// terminates mTLS; PERMISSIVE, each app port has a "tls" chain and a
+// "raw_buffer" one, told apart by the tls_inspector listener filter (and a
+// port-less "tls" chain serves explicit connections to the listener's own
+// port, whose plaintext ones take the default chain); DISABLE, plaintext.
+// Each chain carries the RBAC filters of the AuthorizationPolicies naming
+// the service; warnings about rules that cannot apply go to `warnings`.
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
-                                                        const std::vector<const PortPlan*>& own_ports);
+                                                        const std::vector<const PortPlan*>& own_ports,
+                                                        const MeshSecurity& security,
+                                                        std::vector<std::string>& warnings);
 
 std::vector<google::protobuf::Any> buildApiListeners(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy);
 

@@ -3,6 +3,7 @@
 #include "control-plane/mesh/cluster_builder.h"
 #include "control-plane/mesh/listener_builder.h"
 #include "control-plane/mesh/route_builder.h"
+#include "control-plane/mesh/security_builder.h"
 #include "control-plane/mesh/snapshot_builder.h"
 #include "xds/resources/resource_decoder.h"
 
@@ -28,8 +29,9 @@ bool defaultOutboundAddress(const ProxyIdentity& proxy) {
 
 }  // namespace
 
-MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous)
-    : state_(std::move(state)), plans_(planServices(*state_)) {
+MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
+                             MeshSecurity security)
+    : state_(std::move(state)), security_(std::move(security)), plans_(planServices(*state_)) {
   if (previous != nullptr) {
     std::lock_guard<std::mutex> lock(previous->mutex_);
     previous_ = previous->interned_;
@@ -39,7 +41,7 @@ MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshS
   listener.push_back(buildOutboundListener(plans_, sharedIdentity("default"), warnings_));
   std::vector<google::protobuf::Any> clusters;
   std::vector<google::protobuf::Any> assignments;
-  buildOutboundClusters(plans_, clusters, assignments, warnings_);
+  buildOutboundClusters(plans_, clusters, assignments, warnings_, security_);
   // Names are unique by construction (one per service port and subset), so
   // these cannot fail; a failure would leave the part empty, and every proxy
   // would then fail loudly in forProxy rather than get half a config.
@@ -47,6 +49,12 @@ MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshS
   if (auto part = makeInterned(resources::kClusterTypeUrl, std::move(clusters))) clusters_ = *part;
   if (auto part = makeInterned(resources::kClusterLoadAssignmentTypeUrl, std::move(assignments))) {
     assignments_ = *part;
+  }
+  if (security_.enabled) {
+    if (security_.trust_bundle_pem.empty()) {
+      warnings_.push_back("mTLS is on but the trust bundle is empty: proxies cannot verify any peer");
+    }
+    if (auto part = makeInterned(resources::kSecretTypeUrl, {rootCaSecret(security_)})) secrets_ = *part;
   }
 }
 
@@ -93,13 +101,14 @@ base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts
 
 base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) {
   ProxySnapshot out;
-  InboundResources inbound = buildInbound(plans_, proxy);
+  InboundResources inbound = buildInbound(plans_, proxy, security_);
   out.warnings = std::move(inbound.warnings);
   std::vector<google::protobuf::Any> listeners = std::move(inbound.listeners);
   std::vector<google::protobuf::Any> inbound_clusters = std::move(inbound.clusters);
 
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Part> parts = {clusters_, assignments_};
+  if (secrets_) parts.push_back(secrets_);
   if (defaultOutboundAddress(proxy)) {
     parts.push_back(outbound_listener_);
   } else {

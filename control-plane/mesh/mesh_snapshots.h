@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
@@ -36,8 +37,10 @@ struct ProxySnapshot {
 class MeshSnapshots {
  public:
   // Plans `state`. Parts equal to one of `previous`'s (may be null) are
-  // taken from it.
-  MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous);
+  // taken from it. `security` (mTLS, trust domain, roots) applies to every
+  // proxy; a change means a new MeshSnapshots.
+  MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
+                MeshSecurity security = {});
   MeshSnapshots(const MeshSnapshots&) = delete;
   MeshSnapshots& operator=(const MeshSnapshots&) = delete;
 
@@ -48,6 +51,7 @@ class MeshSnapshots {
   // Warnings about the mesh as a whole (a TCP port two services use, ...).
   const std::vector<std::string>& warnings() const { return warnings_; }
   const MeshState& state() const { return *state_; }
+  const MeshSecurity& security() const { return security_; }
 
  private:
   using Part = xds::server::ResourcePartPtr;
@@ -58,6 +62,7 @@ class MeshSnapshots {
   base::Result<Part> makeInterned(std::string_view type_url, std::vector<google::protobuf::Any> bodies);
 
   std::shared_ptr<const MeshState> state_;
+  MeshSecurity security_;
   std::vector<PortPlan> plans_;
   std::vector<std::string> warnings_;
 
@@ -65,6 +70,7 @@ class MeshSnapshots {
   Part outbound_listener_;  // at the default address
   Part clusters_;
   Part assignments_;
+  Part secrets_;  // ROOTCA; null when security is disabled
   struct NamespaceParts {
     Part routes;
     Part api_listeners;

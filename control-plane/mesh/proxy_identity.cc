@@ -75,6 +75,9 @@ Result<ProxyIdentity> proxyIdentityFromNode(const envoy::config::core::v3::Node&
   Result<std::string> namespace_ = stringField(metadata, "REMORA_NAMESPACE");
   if (!namespace_) return namespace_.error();
   if (!namespace_->empty()) identity.namespace_ = std::move(*namespace_);
+  Result<std::string> account = stringField(metadata, "REMORA_SERVICE_ACCOUNT");
+  if (!account) return account.error();
+  identity.service_account = account->empty() ? identity.service : std::move(*account);
   Result<std::string> pod_ip = stringField(metadata, "POD_IP");
   if (!pod_ip) return pod_ip.error();
   identity.pod_ip = std::move(*pod_ip);

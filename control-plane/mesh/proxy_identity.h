@@ -20,6 +20,9 @@ namespace remora::cp::mesh {
 struct ProxyIdentity {
   std::string service;                 // REMORA_SERVICE; empty for a client that serves nothing
   std::string namespace_ = "default";  // REMORA_NAMESPACE
+  // REMORA_SERVICE_ACCOUNT, or the service's name: the workload identity
+  // spiffe://<trust-domain>/ns/<namespace_>/sa/<service_account>.
+  std::string service_account;
   std::string pod_ip;                  // POD_IP
   std::vector<uint32_t> app_ports;     // APP_PORTS, in the order given, no duplicates
   std::map<std::string, std::string> labels;  // LABELS

@@ -110,7 +110,13 @@ std::vector<PortPlan> planServices(const MeshState& state) {
   for (const auto& [endpoint_key, endpoint] : state.endpoints()) {
     endpoints_of[ServiceKey{endpoint_key.namespace_, endpoint.spec().service()}].push_back(&endpoint.spec());
   }
+  std::map<ServiceKey, std::vector<AuthorizationPlan>> authorization_of;
+  for (const auto& [policy_key, object] : state.authorizationPolicies()) {
+    authorization_of[ServiceKey{policy_key.namespace_, object.spec().service()}].push_back(
+        AuthorizationPlan{policy_key.name, &object.spec()});
+  }
   static const std::vector<const v1::RouteRule*> kNoRules;
+  static const std::vector<AuthorizationPlan> kNoAuthorization;
   static const std::vector<const v1::Endpoint*> kNoEndpoints;
 
   std::vector<PortPlan> plans;
@@ -123,6 +129,14 @@ std::vector<PortPlan> planServices(const MeshState& state) {
     const auto endpoints_it = endpoints_of.find(service_key);
     const std::vector<const v1::Endpoint*>& endpoints =
         endpoints_it == endpoints_of.end() ? kNoEndpoints : endpoints_it->second;
+    const auto authorization_it = authorization_of.find(service_key);
+    const std::vector<AuthorizationPlan>& authorization =
+        authorization_it == authorization_of.end() ? kNoAuthorization : authorization_it->second;
+    const v1::Service::Mtls mtls =
+        service.spec().mtls() == v1::Service::MTLS_UNSPECIFIED ? v1::Service::STRICT : service.spec().mtls();
+    std::vector<std::string> accounts(service.spec().service_accounts().begin(),
+                                      service.spec().service_accounts().end());
+    if (accounts.empty()) accounts.push_back(key.name);
     bool primary_taken = false;
     for (const v1::ServicePort& port : service.spec().ports()) {
       PortPlan plan;
@@ -131,6 +145,9 @@ std::vector<PortPlan> planServices(const MeshState& state) {
       plan.port = port;
       plan.cluster = outboundClusterName(port.port(), "", key.name, key.namespace_);
       plan.policy = policy;
+      plan.mtls = mtls;
+      plan.service_accounts = accounts;
+      plan.authorization = authorization;
       if (plan.isHttp()) {
         plan.primary = !primary_taken;
         primary_taken = true;

@@ -40,6 +40,13 @@ struct SubsetPlan {
   std::string cluster;
 };
 
+// An AuthorizationPolicy naming the service, with its name (for RBAC policy
+// names and metrics).
+struct AuthorizationPlan {
+  std::string name;
+  const v1::AuthorizationPolicy* spec = nullptr;
+};
+
 struct PortPlan {
   std::string service;
   std::string namespace_;
@@ -50,6 +57,9 @@ struct PortPlan {
   std::vector<SubsetPlan> subsets;
   const v1::TrafficPolicy* policy = nullptr;  // the first by name when several name this service
   std::vector<const v1::RouteRule*> rules;    // in name order
+  v1::Service::Mtls mtls = v1::Service::STRICT;  // resolved: UNSPECIFIED is STRICT
+  std::vector<std::string> service_accounts;      // resolved: [service] when the spec lists none
+  std::vector<AuthorizationPlan> authorization;   // in name order
 
   bool isHttp() const { return port.protocol() != v1::ServicePort::TCP; }
   bool isHttp2() const {

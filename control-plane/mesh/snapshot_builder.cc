@@ -3,6 +3,7 @@
 #include "control-plane/mesh/cluster_builder.h"
 #include "control-plane/mesh/listener_builder.h"
 #include "control-plane/mesh/route_builder.h"
+#include "control-plane/mesh/security_builder.h"
 #include "control-plane/mesh/service_plan.h"
 #include "xds/resources/resource_decoder.h"
 
@@ -16,13 +17,14 @@ const std::vector<google::protobuf::Any>& ProxyResources::of(std::string_view ty
   return it == resources.end() ? kNone : it->second;
 }
 
-InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy) {
+InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
+                              const MeshSecurity& security) {
   InboundResources out;
   std::vector<const PortPlan*> own_ports;
   for (const PortPlan& plan : plans) {
     if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
   }
-  out.listeners = buildInboundListener(proxy, own_ports);
+  out.listeners = buildInboundListener(proxy, own_ports, security, out.warnings);
   buildInboundClusters(proxy, own_ports, out.clusters);
   if (!proxy.service.empty() && own_ports.empty()) {
     out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
@@ -31,10 +33,10 @@ InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIde
   return out;
 }
 
-ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy) {
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security) {
   ProxyResources out;
   const std::vector<PortPlan> plans = planServices(state);
-  InboundResources inbound = buildInbound(plans, proxy);
+  InboundResources inbound = buildInbound(plans, proxy, security);
 
   std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
   listeners.push_back(buildOutboundListener(plans, proxy, out.warnings));
@@ -49,9 +51,10 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy)
   std::vector<google::protobuf::Any>& clusters = out.resources[std::string(resources::kClusterTypeUrl)];
   std::vector<google::protobuf::Any>& assignments =
       out.resources[std::string(resources::kClusterLoadAssignmentTypeUrl)];
-  buildOutboundClusters(plans, clusters, assignments, out.warnings);
+  buildOutboundClusters(plans, clusters, assignments, out.warnings, security);
   for (google::protobuf::Any& any : inbound.clusters) clusters.push_back(std::move(any));
   out.warnings.insert(out.warnings.end(), inbound.warnings.begin(), inbound.warnings.end());
+  if (security.enabled) out.resources[std::string(resources::kSecretTypeUrl)].push_back(rootCaSecret(security));
   return out;
 }
 

@@ -24,6 +24,7 @@
 //   Cluster "inbound|<app port>" (STATIC 127.0.0.1:<app port>).
 //   ClusterLoadAssignment per EDS cluster, endpoints grouped by (region, zone).
 //   API listeners (no address) for gRPC xds:/// targets: see listener_builder.h.
+//   Secret "ROOTCA" (security enabled only): the mesh's trust bundle.
 //
 // Pure function of its inputs; any thread. The result owns its Anys.
 #pragma once
@@ -35,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
@@ -59,7 +61,9 @@ struct ProxyResources {
   const std::vector<google::protobuf::Any>& of(std::string_view type_url) const;
 };
 
-ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy);
+// With security enabled, also TLS, RBAC and Secret "ROOTCA" (see
+// mesh_security.h and security_builder.h); disabled, none of them.
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {});
 
 // What is the proxy's own, shared by buildForProxy and MeshSnapshots: its
 // inbound listener, its "inbound|<port>" clusters, and a warning when its
@@ -69,6 +73,7 @@ struct InboundResources {
   std::vector<google::protobuf::Any> clusters;
   std::vector<std::string> warnings;
 };
-InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy);
+InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
+                              const MeshSecurity& security = {});
 
 }  // namespace remora::cp::mesh

@@ -270,6 +270,17 @@ Status checkServiceSpec(const v1::Service& spec, std::string_view path) {
       return invalidAt(pathOf(item, "name"), "\"" + port.name() + "\" is listed twice");
     }
   }
+  std::set<std::string> accounts;
+  for (int i = 0; i < spec.service_accounts_size(); ++i) {
+    const std::string item = pathOf(pathOf(path, "service_accounts"), i);
+    if (!isDnsLabel(spec.service_accounts(i))) return invalidAt(item, "must be a DNS-1123 label (a service account)");
+    if (!accounts.insert(spec.service_accounts(i)).second) {
+      return invalidAt(item, "\"" + spec.service_accounts(i) + "\" is listed twice");
+    }
+  }
+  if (!v1::Service::Mtls_IsValid(spec.mtls())) {
+    return invalidAt(pathOf(path, "mtls"), "must be STRICT, PERMISSIVE or DISABLE");
+  }
   return Status::ok();
 }
 
@@ -360,20 +371,80 @@ Status checkRouteRuleSpec(const v1::RouteRule& spec, std::string_view path) {
   return Status::ok();
 }
 
+namespace {
+
+// SPIFFE trust domain names: lower-case letters, digits, '.', '-' and '_'.
+bool isTrustDomain(std::string_view value) {
+  if (value.empty() || value.size() > 255) return false;
+  for (char c : value) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An HTTP method as callers send it: an upper-case token.
+bool isMethod(std::string_view value) {
+  if (value.empty() || value.size() > 32) return false;
+  for (char c : value) {
+    if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+Status checkAuthorizationRule(const v1::AuthorizationRule& rule, std::string_view item) {
+  for (int j = 0; j < rule.principals_size(); ++j) {
+    if (!isPrincipal(rule.principals(j))) {
+      return invalidAt(pathOf(pathOf(item, "principals"), j),
+                       "\"" + rule.principals(j) +
+                           "\" is not a SPIFFE ID (spiffe://<trust-domain>/ns/<ns>/sa/<sa>) or <ns>/<sa>");
+    }
+  }
+  for (int j = 0; j < rule.namespaces_size(); ++j) {
+    if (!isDnsLabel(rule.namespaces(j))) {
+      return invalidAt(pathOf(pathOf(item, "namespaces"), j), "must be a DNS-1123 label (a namespace)");
+    }
+  }
+  for (int j = 0; j < rule.trust_domains_size(); ++j) {
+    if (!isTrustDomain(rule.trust_domains(j))) {
+      return invalidAt(pathOf(pathOf(item, "trust_domains"), j),
+                       "\"" + rule.trust_domains(j) +
+                           "\" is not a trust domain (lower-case letters, digits, '.', '-' and '_')");
+    }
+  }
+  for (int j = 0; j < rule.ports_size(); ++j) {
+    if (rule.ports(j) < 1 || rule.ports(j) > 65535) {
+      return invalidAt(pathOf(pathOf(item, "ports"), j), "must be 1..65535");
+    }
+  }
+  for (int j = 0; j < rule.paths_size(); ++j) {
+    const std::string& value = rule.paths(j);
+    const size_t star = value.find('*');
+    if (value.empty() || value.front() != '/' || (star != std::string::npos && star != value.size() - 1)) {
+      return invalidAt(pathOf(pathOf(item, "paths"), j),
+                       "\"" + value + "\" must be \"/exact\" or \"/prefix*\" (a '*' only at the end)");
+    }
+  }
+  for (int j = 0; j < rule.methods_size(); ++j) {
+    if (!isMethod(rule.methods(j))) {
+      return invalidAt(pathOf(pathOf(item, "methods"), j),
+                       "\"" + rule.methods(j) + "\" is not an upper-case HTTP method (GET, POST, ...)");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status checkAuthorizationPolicySpec(const v1::AuthorizationPolicy& spec, std::string_view path) {
   if (Status s = checkServiceRef(spec.service(), pathOf(path, "service")); !s) return s;
-  // An empty allow list is valid: it admits nobody.
+  // A policy without rules is valid: it admits nobody. An empty rule matches
+  // every request.
   for (int i = 0; i < spec.allow_size(); ++i) {
-    const std::string item = pathOf(pathOf(path, "allow"), i);
-    const v1::AuthorizationRule& rule = spec.allow(i);
-    if (rule.principals_size() == 0) return invalidAt(pathOf(item, "principals"), "at least one principal is required");
-    for (int j = 0; j < rule.principals_size(); ++j) {
-      if (!isPrincipal(rule.principals(j))) {
-        return invalidAt(pathOf(pathOf(item, "principals"), j),
-                         "\"" + rule.principals(j) +
-                             "\" is not a SPIFFE ID (spiffe://<trust-domain>/ns/<ns>/sa/<sa>) or <ns>/<sa>");
-      }
-    }
+    if (Status s = checkAuthorizationRule(spec.allow(i), pathOf(pathOf(path, "allow"), i)); !s) return s;
+  }
+  for (int i = 0; i < spec.deny_size(); ++i) {
+    if (Status s = checkAuthorizationRule(spec.deny(i), pathOf(pathOf(path, "deny"), i)); !s) return s;
   }
   return Status::ok();
 }

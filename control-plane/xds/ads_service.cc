@@ -1,6 +1,7 @@
 #include "control-plane/xds/ads_service.h"
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "xds/server/delta_stream_session.h"
@@ -27,7 +28,8 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
   using Request = typename Session::Request;
   using Response = typename Session::Response;
 
-  explicit AdsStream(AdsService& service) : service_(service), session_(service.options().clock) {
+  AdsStream(AdsService& service, PeerCertificate peer)
+      : service_(service), peer_(std::move(peer)), session_(service.options().clock) {
     this->StartRead(&request_);
   }
 
@@ -40,6 +42,19 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     const Response* write = nullptr;
     bool failed = false;
     std::string failure;
+    grpc::Status refusal;
+    {
+      std::lock_guard<std::mutex> lock(session_mutex_);
+      const bool first = session_.nodeId().empty();
+      if (first && service_.options().authorize_node) {
+        refusal = service_.options().authorize_node(peer_, request_.node());
+        if (refusal.ok()) authorized_node_ = request_.node().id();
+      }
+    }
+    if (!refusal.ok()) {
+      finish(refusal);
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(session_mutex_);
       const bool first = session_.nodeId().empty();
@@ -136,6 +151,9 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     if (node_announced_ && service_.options().on_node_disconnected) {
       service_.options().on_node_disconnected(session_.nodeId());
     }
+    if (authorized_node_ && service_.options().on_authorized_stream_done) {
+      service_.options().on_authorized_stream_done(peer_, *authorized_node_);
+    }
     delete this;
   }
 
@@ -169,6 +187,8 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
   }
 
   AdsService& service_;
+  const PeerCertificate peer_;
+  std::optional<std::string> authorized_node_;  // set by the first request, under session_mutex_
   Request request_;
 
   std::mutex session_mutex_;
@@ -198,14 +218,14 @@ AdsService::~AdsService() { stop(); }
 
 grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
                         envoy::service::discovery::v3::DiscoveryResponse>*
-AdsService::StreamAggregatedResources(grpc::CallbackServerContext* /*context*/) {
-  return new AdsStream<server::StreamSession>(*this);
+AdsService::StreamAggregatedResources(grpc::CallbackServerContext* context) {
+  return new AdsStream<server::StreamSession>(*this, peerCertificate(*context));
 }
 
 grpc::ServerBidiReactor<envoy::service::discovery::v3::DeltaDiscoveryRequest,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse>*
-AdsService::DeltaAggregatedResources(grpc::CallbackServerContext* /*context*/) {
-  return new AdsStream<server::DeltaStreamSession>(*this);
+AdsService::DeltaAggregatedResources(grpc::CallbackServerContext* context) {
+  return new AdsStream<server::DeltaStreamSession>(*this, peerCertificate(*context));
 }
 
 void AdsService::schedulePush(PushTarget* target) {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "control-plane/xds/peer_identity.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
 #include "xds/base/status.h"
 #include "xds/server/proxy_registry.h"
@@ -39,6 +40,13 @@ struct AdsServiceOptions {
   std::function<base::Status(const envoy::config::core::v3::Node&)> on_node_connected;
   // On a gRPC thread, when a stream whose node was named ends.
   std::function<void(const std::string& node_id)> on_node_disconnected;
+  // On a gRPC thread at a stream's first request, before on_node_connected,
+  // with what the TLS handshake proved about the caller: a non-OK status
+  // ends the stream with it (mTLS: the node must be who its certificate
+  // says). Unset: every stream is accepted.
+  std::function<grpc::Status(const PeerCertificate& peer, const envoy::config::core::v3::Node&)> authorize_node;
+  // When a stream that authorize_node accepted ends.
+  std::function<void(const PeerCertificate& peer, const std::string& node_id)> on_authorized_stream_done;
 };
 
 // What the pusher needs from a stream, whatever its flavour.

@@ -1,6 +1,8 @@
 #include "control-plane/xds/xds_server.h"
 
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
 namespace remora::cp::xds {
@@ -11,13 +13,29 @@ XdsServer::XdsServer(remora::xds::server::SnapshotCache& cache, remora::xds::ser
 
 XdsServer::~XdsServer() { shutdown(); }
 
-base::Result<uint16_t> XdsServer::start(const std::string& address) {
+namespace {
+
+std::shared_ptr<grpc::ServerCredentials> tlsCredentials(const XdsTlsFiles& files) {
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      files.key_file, files.cert_file, files.roots_file, static_cast<unsigned>(files.refresh.count()));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  // Requested and, when sent, verified against the bundle; not required,
+  // because a proxy's first certificate request can only bring a token.
+  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+}  // namespace
+
+base::Result<uint16_t> XdsServer::start(const std::string& address, const std::optional<XdsTlsFiles>& tls) {
   if (server_) return base::fail(base::Error::kInternal, "xDS server already started");
   grpc::ServerBuilder builder;
   int port = 0;
-  // TODO(xds-tls): the mesh serves xDS over mTLS; plaintext until the CA work lands.
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, tls ? tlsCredentials(*tls) : grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service_.get());
+  for (grpc::Service* service : extra_services_) builder.RegisterService(service);
   // remora-proxy pings an idle ADS stream every 300 s, other clients (gRPC's
   // xDS client, Envoy with keepalive set) much more often; the default policy
   // (5 min, 2 strikes) would GOAWAY them with "too_many_pings".

@@ -39,6 +39,7 @@ void AdsClient::connect() {
   o.connect_timeout = options_.connect_timeout;
   o.keepalive_interval = options_.keepalive_interval;
   o.keepalive_timeout = options_.keepalive_timeout;
+  o.connect = options_.connect;
   stream_ = grpc::GrpcStream::start(dispatcher_, std::move(o), *this);
 }
 

@@ -37,6 +37,9 @@ struct AdsClientOptions {
   // minutes on a quiet stream with GOAWAY "too many pings".
   std::chrono::milliseconds keepalive_interval{300000};
   std::chrono::milliseconds keepalive_timeout{20000};
+  // The transport (TLS with the workload certificate when the ADS cluster
+  // has a transport_socket); plain TCP when unset.
+  std::function<net::ConnectionPtr(net::Dispatcher&, const net::Address&)> connect;
 };
 
 // What the client tells the server about itself, for metrics.

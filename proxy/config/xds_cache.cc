@@ -45,8 +45,8 @@ std::string quoted(ResourceType type, const std::string& name) {
 }  // namespace
 
 XdsCache::XdsCache(std::shared_ptr<const xds::resources::Bootstrap> bootstrap, std::shared_ptr<const Snapshot> initial,
-                   Publish publish, Clock clock)
-    : bootstrap_(std::move(bootstrap)), publish_(std::move(publish)), clock_(std::move(clock)),
+                   Publish publish, Clock clock, TlsRegistry& tls)
+    : bootstrap_(std::move(bootstrap)), tls_(tls), publish_(std::move(publish)), clock_(std::move(clock)),
       state_(std::make_unique<Compiled>()), snapshot_(std::move(initial)) {}
 
 XdsCache::~XdsCache() = default;
@@ -169,6 +169,23 @@ base::Status XdsCache::onUpdate(std::string_view type_url, const std::vector<xds
       } else {
         next.clusters[name] = std::make_shared<const Cluster>(std::move(*c));
       }
+    } else if (auto* secret = std::get_if<xds::resources::Secret>(&decoded->value)) {
+      // Secrets apply at once (the registry refuses one that makes no valid
+      // context): a rotated bundle must not wait for another resource type.
+      if (name == kWorkloadSecret) {
+        return base::fail(base::Error::kInvalidArgument,
+                          quoted(*type, name) + ": the workload certificate is made by the proxy itself, "
+                                                "never received over xDS");
+      }
+      TlsRegistry::SecretValue value;
+      if (secret->tls_certificate) {
+        value.certificate_chain = secret->tls_certificate->certificate_chain;
+        value.private_key = secret->tls_certificate->private_key;
+      }
+      if (secret->validation_context) value.trusted_ca = secret->validation_context->trusted_ca;
+      if (!unchanged) {
+        if (base::Status s = tls_.setSecret(name, std::move(value)); !s) return s;
+      }
     } else if (auto* a = std::get_if<ClusterLoadAssignment>(&decoded->value)) {
       if (unchanged && state_->assignments.count(name)) {
         next.assignments[name] = state_->assignments.at(name);
@@ -270,6 +287,7 @@ base::Result<std::shared_ptr<const Snapshot>> XdsCache::assemble(Compiled& state
     snap->clusters.push_back(still_used[name].result);
   }
   filled = std::move(still_used);
+  if (base::Status s = attachSecurity(*snap, &tls_); !s) return s.error();
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -307,6 +325,16 @@ void XdsCache::followNames() {
     prune(ResourceType::kRouteConfiguration, rds, state_->routes);
     mux_->setNames(xds::resources::kRouteConfigurationTypeUrl, rds);
   }
+  // SDS over ADS: the secrets (trust bundles) listeners and clusters name,
+  // asked for once some are named (servers that know no Secret type are
+  // never bothered otherwise).
+  tls_.prune();
+  std::set<std::string> secrets = tls_.sdsNames();
+  if (mux_->state(xds::resources::kSecretTypeUrl) == nullptr) {
+    if (!secrets.empty()) mux_->watch(xds::resources::kSecretTypeUrl, false, std::move(secrets));
+  } else {
+    mux_->setNames(xds::resources::kSecretTypeUrl, std::move(secrets));
+  }
 }
 
 std::string XdsCache::waitingFor() const {
@@ -324,6 +352,9 @@ std::string XdsCache::waitingFor() const {
     }
   }
   if (!warming_.empty()) return "listener '" + *warming_.begin() + "' waits for its routes (RouteConfiguration)";
+  for (const auto& name : tls_.sdsNames()) {
+    if (!tls_.hasSecret(name)) return "TLS waits for secret '" + name + "' (SDS)";
+  }
   return "";
 }
 

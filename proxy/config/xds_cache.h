@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "proxy/config/snapshot.h"
+#include "proxy/config/tls_registry.h"
 #include "proxy/router/route_table.h"
 #include "xds/client/ads_mux.h"
 #include "xds/resources/model.h"
@@ -50,8 +51,10 @@ class XdsCache : public xds::client::SubscriptionWatcher {
     std::string skipped;  // non-empty: accepted but not used, and why
   };
 
+  // `tls` resolves the TLS of listeners and clusters and receives SDS secrets;
+  // it outlives the cache.
   XdsCache(std::shared_ptr<const xds::resources::Bootstrap> bootstrap, std::shared_ptr<const Snapshot> initial,
-           Publish publish, Clock clock);
+           Publish publish, Clock clock, TlsRegistry& tls);
   ~XdsCache() override;
 
   // Subscribes `mux` to what the bootstrap's dynamic_resources ask for, and
@@ -84,6 +87,7 @@ class XdsCache : public xds::client::SubscriptionWatcher {
   void checkInitialized();
 
   std::shared_ptr<const xds::resources::Bootstrap> bootstrap_;
+  TlsRegistry& tls_;
   Publish publish_;
   Clock clock_;
   xds::client::AdsMux* mux_ = nullptr;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "proxy/net/address.h"
+#include "proxy/net/connection.h"
 #include "proxy/net/dispatcher.h"
 
 namespace remora::grpc {
@@ -41,6 +43,9 @@ struct GrpcStreamOptions {
   // Output the connection may buffer before the HTTP/2 codec is told to stop
   // (then our own queue holds further messages; none is dropped).
   uint32_t connection_buffer_limit = 1024 * 1024;
+  // Opens the transport (TLS to the control plane); plain TCP when unset.
+  // kConnected must mean "ready for HTTP/2 bytes" (handshake done).
+  std::function<net::ConnectionPtr(net::Dispatcher&, const net::Address&)> connect;
 };
 
 // Events of one call, on the dispatcher's thread. Any callback may destroy the

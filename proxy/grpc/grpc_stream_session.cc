@@ -51,7 +51,8 @@ GrpcStreamSession::GrpcStreamSession(net::Dispatcher& dispatcher, GrpcStreamOpti
 GrpcStreamSession::~GrpcStreamSession() { dispatcher_.cancelIterationEnd(*this); }
 
 void GrpcStreamSession::start() {
-  connection_ = net::connectTcp(dispatcher_, options_.address);
+  connection_ = options_.connect ? options_.connect(dispatcher_, options_.address)
+                                 : net::connectTcp(dispatcher_, options_.address);
   connection_->setCallbacks(*this);
   connection_->setBufferLimits(options_.connection_buffer_limit);
   connect_timer_ = dispatcher_.createTimer([this] { onConnectTimeout(); });

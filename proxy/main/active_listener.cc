@@ -56,13 +56,41 @@ class ActiveListener::Sniffer : public net::ConnectionCallbacks, public net::Def
   bool done_ = false;
 };
 
+// Holds a TLS connection until its handshake is done and the peer verified
+// (kConnected), so nothing is routed, and no upstream connection made, for a
+// peer that fails verification.
+class ActiveListener::Handshaker : public net::ConnectionCallbacks, public net::DeferredDeletable {
+ public:
+  Handshaker(ActiveListener& parent, int index, net::ConnectionPtr connection)
+      : parent_(parent), index_(index), connection_(std::move(connection)) {
+    connection_->setCallbacks(*this);
+  }
+  void onData(net::Buffer&, bool) override {}  // not delivered before kConnected
+  void onEvent(net::ConnectionEvent event) override {
+    if (done_) return;
+    done_ = true;
+    if (event == net::ConnectionEvent::kConnected) {
+      parent_.onHandshaken(*this, index_, std::move(connection_));
+      return;
+    }
+    // The handshake failed (the TLS connection counted why) or the peer left.
+    parent_.release(*this);
+  }
+
+ private:
+  ActiveListener& parent_;
+  int index_;
+  net::ConnectionPtr connection_;
+  bool done_ = false;
+};
+
 ActiveListener::ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot,
                                upstream::ClusterManager& clusters, router::Random& random,
                                observability::WorkerStats& stats, const ProxyFamilies& families)
     : dispatcher_(dispatcher), clusters_(clusters), random_(random),
       http_counters_(makeManagerCounters(stats, families, snapshot.config->name)),
       router_counters_(makeRouterCounters(stats, families, snapshot.config->name)),
-      tcp_counters_(makeTcpCounters(stats, families, snapshot.config->name)) {
+      tcp_counters_(makeTcpCounters(stats, families, snapshot.config->name)), stats_(stats), families_(families) {
   current_ = makeChains(std::move(snapshot));
 }
 
@@ -74,9 +102,12 @@ std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::Liste
   for (size_t i = 0; i < count; ++i) {
     const FilterChain& chain = i < l.filter_chains.size() ? l.filter_chains[i] : *l.default_filter_chain;
     if (const auto* hcm = std::get_if<HttpConnectionManager>(&chain.filter)) {
+      router::HttpSecurity security;
+      if (i < chains->snapshot.http_authz.size()) security.authorizer = chains->snapshot.http_authz[i];
+      security.forward_client_identity = hcm->forward_client_identity;
       chains->factories.push_back(std::make_unique<router::RouterFilterFactory>(
           chains->snapshot.route_tables[i], clusters_, random_, router_counters_, hcm->websocket_upgrade,
-          hcm->connect_upgrade));
+          hcm->connect_upgrade, std::move(security)));
       chains->manager_settings.push_back(http::manager::managerSettingsFor(*hcm));
     } else {
       chains->factories.push_back(nullptr);
@@ -158,11 +189,12 @@ void ActiveListener::onAccept(net::ConnectionPtr connection) {
     return;
   }
   net::Buffer none;
-  const int index = chooseChain(false, static_cast<int>(http::SniffResult::kNeedMoreData));
+  const int index =
+      chooseChain(false, static_cast<int>(http::SniffResult::kNeedMoreData), connection->localAddress().port());
   startChain(index, std::move(connection), none, static_cast<int>(http::SniffResult::kNeedMoreData));
 }
 
-int ActiveListener::chooseChain(bool tls, int sniffed) const {
+int ActiveListener::chooseChain(bool tls, int sniffed, uint32_t destination_port) const {
   const auto result = static_cast<http::SniffResult>(sniffed);
   std::string_view app;
   if (result == http::SniffResult::kHttp1) app = "http/1.1";
@@ -173,6 +205,12 @@ int ActiveListener::chooseChain(bool tls, int sniffed) const {
   for (size_t i = 0; i < l.filter_chains.size(); ++i) {
     const auto& m = l.filter_chains[i].match;
     int score = 0;
+    // As in Envoy, the destination port decides first: a chain for this port
+    // beats any chain for all ports, whatever else they match.
+    if (m.destination_port) {
+      if (*m.destination_port != destination_port) continue;
+      score += 4;
+    }
     if (!m.transport_protocol.empty()) {
       if (m.transport_protocol != (tls ? "tls" : "raw_buffer")) continue;
       ++score;
@@ -195,15 +233,84 @@ int ActiveListener::chooseChain(bool tls, int sniffed) const {
 
 void ActiveListener::onSniffed(net::DeferredDeletable& sniffer, net::ConnectionPtr connection, net::Buffer& initial,
                                bool tls, int sniffed) {
-  const int index = chooseChain(tls, sniffed);
+  const int index = chooseChain(tls, sniffed, connection->localAddress().port());
   startChain(index, std::move(connection), initial, sniffed);
   release(sniffer);
+}
+
+tls::HandshakeObserver* ActiveListener::tlsObserver() {
+  if (!tls_observer_) {
+    tls_observer_ = std::make_unique<upstream::TlsObserver>(
+        makeListenerTlsCounters(stats_, families_, current_->snapshot.config->name));
+  }
+  return tls_observer_.get();
 }
 
 void ActiveListener::startChain(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed) {
   if (index < 0) {
     router_counters_.no_filter_chain.inc();
     connection->close(net::CloseType::kNoFlush);
+    dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  const auto& chain_tls = current_->snapshot.chain_tls;
+  const upstream::TlsSettings* tls =
+      static_cast<size_t>(index) < chain_tls.size() ? chain_tls[index].get() : nullptr;
+  if (tls == nullptr) {
+    if (!authorizeConnection(index, *connection)) {
+      dispatcher_.deferredDelete(std::move(connection));
+      return;
+    }
+    startFilters(index, std::move(connection), initial, sniffed);
+    return;
+  }
+  std::shared_ptr<const tls::TlsContext> context = tls->slot ? tls->slot->current() : nullptr;
+  if (!context) {
+    // No certificate yet (the identity or the trust bundle has not arrived):
+    // refuse rather than serve without the security the chain asks for.
+    tlsObserver()->onHandshakeFailed(tls::HandshakeFailure::kProtocol, "no certificate yet: " + tls->waiting_for);
+    connection->close(net::CloseType::kNoFlush);
+    dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  tls::TlsConnection::ServerOptions options;
+  options.validation = tls->validation;
+  auto secure = tls::TlsConnection::server(std::move(context), std::move(connection), initial, std::move(options),
+                                           tlsObserver());
+  auto handshaker = std::make_unique<Handshaker>(*this, index, std::move(secure));
+  sessions_.push_back({std::move(handshaker), current_});
+}
+
+void ActiveListener::onHandshaken(net::DeferredDeletable& handshaker, int index, net::ConnectionPtr connection) {
+  if (authorizeConnection(index, *connection)) {
+    // The protocol comes from ALPN; without it, the manager detects it from
+    // the first bytes (kNeedMoreData).
+    int sniffed = static_cast<int>(http::SniffResult::kNeedMoreData);
+    if (connection->nextProtocol() == "h2") sniffed = static_cast<int>(http::SniffResult::kHttp2);
+    if (connection->nextProtocol() == "http/1.1") sniffed = static_cast<int>(http::SniffResult::kHttp1);
+    net::Buffer none;
+    startFilters(index, std::move(connection), none, sniffed);
+  } else {
+    dispatcher_.deferredDelete(std::move(connection));
+  }
+  release(handshaker);
+}
+
+bool ActiveListener::authorizeConnection(int index, net::Connection& connection) {
+  const auto& authz = current_->snapshot.network_authz;
+  const security::Authorizer* a = static_cast<size_t>(index) < authz.size() ? authz[index].get() : nullptr;
+  if (a == nullptr || a->empty()) return true;
+  const security::Decision decision = a->evaluate(
+      security::RequestFacts{connection.peerIdentity(), connection.localAddress().port(), {}, {}, nullptr});
+  if (decision.allowed) return true;
+  if (router_counters_.on_denied) router_counters_.on_denied(connection.peerIdentity(), decision.policy);
+  // Closed before any upstream connection is made; the caller frees it.
+  connection.close(net::CloseType::kNoFlush);
+  return false;
+}
+
+void ActiveListener::startFilters(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed) {
+  if (connection->state() == net::Connection::State::kClosed) {
     dispatcher_.deferredDelete(std::move(connection));
     return;
   }

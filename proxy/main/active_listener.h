@@ -59,9 +59,13 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   // Called by a sniffing session once the chain is known (or the timeout hit).
   void onSniffed(net::DeferredDeletable& sniffer, net::ConnectionPtr connection, net::Buffer& initial,
                  bool tls, int sniffed_protocol);
+  // Called by a TLS handshake session once the peer is verified: the network
+  // RBAC filters judge it, then the chain's filters start over TLS.
+  void onHandshaken(net::DeferredDeletable& handshaker, int index, net::ConnectionPtr connection);
 
  private:
   class Sniffer;
+  class Handshaker;
   // One generation of this listener's config: the chains and what serves them.
   struct Chains {
     config::ListenerSnapshot snapshot;
@@ -75,9 +79,17 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   };
   std::shared_ptr<Chains> makeChains(config::ListenerSnapshot snapshot);
   // -1 when no chain matches.
-  int chooseChain(bool tls, int sniffed_protocol) const;
+  // `destination_port`: the port the client connected to (the original
+  // destination once traffic is intercepted).
+  int chooseChain(bool tls, int sniffed_protocol, uint32_t destination_port) const;
   bool needsSniffing() const;
   void startChain(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed_protocol);
+  // Starts the chain's filters once transport security and network RBAC passed.
+  void startFilters(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed_protocol);
+  // False when a network RBAC filter refuses the connection: it is then
+  // closed and counted, and the caller hands it to deferred deletion.
+  bool authorizeConnection(int index, net::Connection& connection);
+  tls::HandshakeObserver* tlsObserver();
   const xds::resources::FilterChain& chainAt(int index) const;
 
   net::Dispatcher& dispatcher_;
@@ -86,6 +98,9 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   http::manager::ManagerCounters http_counters_;
   router::RouterCounters router_counters_;
   router::TcpProxyCounters tcp_counters_;
+  observability::WorkerStats& stats_;
+  const ProxyFamilies& families_;
+  std::unique_ptr<upstream::TlsObserver> tls_observer_;  // made with the first TLS chain
   net::ListenerPtr listener_;
   std::shared_ptr<Chains> current_;
   std::list<Session> sessions_;

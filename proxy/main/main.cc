@@ -1,6 +1,6 @@
 // remora-proxy's entry point: flags, subcommands, logging, then the Server.
 //
-//   remora-proxy --config FILE [--concurrency N] [--log-level LEVEL] [--admin-address-path FILE]
+//   remora-proxy --config FILE [--concurrency N] [--log-level LEVEL] [--admin-address-path FILE] [--token-file FILE]
 //   remora-proxy validate FILE
 //
 // CLI11 reports bad flags by throwing; this file is the one place in proxy/
@@ -16,6 +16,7 @@
 
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/config/snapshot.h"
+#include "proxy/config/tls_registry.h"
 #include "proxy/main/server.h"
 
 namespace {
@@ -27,7 +28,10 @@ int validate(const std::string& path) {
     return 1;
   }
   auto bootstrap = std::make_shared<const remora::xds::resources::Bootstrap>(std::move(loaded->bootstrap));
-  auto snapshot = remora::config::buildSnapshot(bootstrap, 1);
+  // TLS files are read and parsed here too; secrets from the control plane
+  // (the workload certificate, ROOTCA) are only named, not waited for.
+  remora::config::TlsRegistry tls;
+  auto snapshot = remora::config::buildSnapshot(bootstrap, 1, &tls);
   if (!snapshot) {
     std::fprintf(stderr, "%s: invalid: %s\n", path.c_str(), snapshot.error().message.c_str());
     return 1;
@@ -53,6 +57,8 @@ int main(int argc, char** argv) {
                  "write the admin endpoint's ip:port here once ready (for port 0)");
   app.add_option("--drain-time-ms", drain_ms, "how long in-flight requests get after SIGTERM")
       ->check(CLI::Range(0u, 3600000u));
+  app.add_option("--token-file", options.token_file,
+                 "a join token for the workload certificate (remoractl token create ...)");
   std::string validate_path;
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a bootstrap file, name the bad field, exit non-zero");
   validate_cmd->add_option("file", validate_path, "bootstrap file")->required();

@@ -52,6 +52,19 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
       d.counter("remora_listener_no_filter_chain", "Connections closed because no filter chain matched.", l);
   f.sniff_timeouts = d.counter("remora_listener_sniff_timeouts",
                                "Connections that sent nothing before the sniffing timeout (treated as TCP).", l);
+  const std::vector<std::string> tls_labels{"direction", "name"};
+  f.tls_handshakes = d.counter("remora_tls_handshakes", "TLS handshakes completed with a verified peer.", tls_labels);
+  f.tls_resumed = d.counter("remora_tls_handshakes_resumed", "TLS handshakes that resumed an earlier session.", tls_labels);
+  f.tls_handshake_failures = d.counter("remora_tls_handshake_failures",
+                                       "TLS handshakes that failed, by reason (docs/observability.md lists them).",
+                                       {"direction", "name", "reason"});
+  f.rbac_denied = d.counter("remora_rbac_denied", "Requests and connections an authorization policy refused.",
+                            {"listener", "peer", "policy"});
+  f.tls_certificate_expiry = d.gauge("remora_tls_certificate_expiry_timestamp_seconds",
+                                     "When a held certificate expires (Unix time), by secret; a bundle by its earliest root.",
+                                     {"secret"});
+  f.identity_requests = d.counter("remora_identity_certificate_requests",
+                                  "Workload certificate requests to the control plane's CA, by result.", {"result"});
   f.tcp_connections = d.counter("remora_tcp_connections", "TCP proxy sessions started.", l);
   f.tcp_connections_active = d.gauge("remora_tcp_connections_active", "TCP proxy sessions open now.", l);
   f.tcp_connect_failures = d.counter("remora_tcp_connect_failures", "TCP proxy upstream connects that failed.", l);
@@ -113,6 +126,10 @@ router::RouterCounters makeRouterCounters(observability::WorkerStats& s, const P
   r.direct_responses = s.counter(f.direct_responses, {listener});
   r.no_filter_chain = s.counter(f.no_filter_chain, {listener});
   r.sniff_timeouts = s.counter(f.sniff_timeouts, {listener});
+  // The listener name is copied: the counters outlive this call.
+  r.on_denied = [&s, family = f.rbac_denied, listener](std::string_view peer, std::string_view policy) {
+    s.counter(family, {std::string_view(listener), peer, policy}).inc();
+  };
   return r;
 }
 
@@ -127,6 +144,30 @@ router::TcpProxyCounters makeTcpCounters(observability::WorkerStats& s, const Pr
   t.bytes_sent_upstream = s.counter(f.tcp_bytes, {listener, "upstream"});
   t.bytes_sent_downstream = s.counter(f.tcp_bytes, {listener, "downstream"});
   return t;
+}
+
+namespace {
+upstream::TlsCounters makeTlsCounters(observability::WorkerStats& s, const ProxyFamilies& f, std::string_view direction,
+                                      const std::string& name) {
+  upstream::TlsCounters t;
+  t.handshakes = s.counter(f.tls_handshakes, {direction, name});
+  t.resumed = s.counter(f.tls_resumed, {direction, name});
+  for (size_t i = 1; i < t.failures.size(); ++i) {
+    const auto reason = tls::handshakeFailureName(static_cast<tls::HandshakeFailure>(i));
+    t.failures[i] = s.counter(f.tls_handshake_failures, {direction, name, reason});
+  }
+  return t;
+}
+}  // namespace
+
+upstream::TlsCounters makeListenerTlsCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                              const std::string& listener) {
+  return makeTlsCounters(s, f, "inbound", listener);
+}
+
+upstream::TlsCounters makeClusterTlsCounters(observability::WorkerStats& s, const ProxyFamilies& f,
+                                             const std::string& cluster) {
+  return makeTlsCounters(s, f, "outbound", cluster);
 }
 
 upstream::PoolCounters makeClusterCounters(observability::WorkerStats& s, const ProxyFamilies& f,

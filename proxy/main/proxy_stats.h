@@ -48,6 +48,13 @@ struct ProxyFamilies {
   observability::CounterFamily upstream_overflows;
   observability::CounterFamily upstream_resets;  // + when
   observability::CounterFamily upstream_route_timeouts;
+  // TLS, by direction ("inbound": a listener; "outbound": a cluster) and name.
+  observability::CounterFamily tls_handshakes;
+  observability::CounterFamily tls_resumed;
+  observability::CounterFamily tls_handshake_failures;  // + reason
+  observability::CounterFamily rbac_denied;              // listener, peer, policy
+  observability::GaugeFamily tls_certificate_expiry;     // secret
+  observability::CounterFamily identity_requests;        // result
   // Server.
   observability::GaugeFamily server_ready;
   observability::GaugeFamily server_draining;
@@ -71,6 +78,10 @@ router::RouterCounters makeRouterCounters(observability::WorkerStats& shard, con
                                           const std::string& listener);
 router::TcpProxyCounters makeTcpCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
                                          const std::string& listener);
+upstream::TlsCounters makeListenerTlsCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                              const std::string& listener);
+upstream::TlsCounters makeClusterTlsCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
+                                             const std::string& cluster);
 upstream::PoolCounters makeClusterCounters(observability::WorkerStats& shard, const ProxyFamilies& f,
                                            const std::string& cluster);
 

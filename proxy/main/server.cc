@@ -33,7 +33,7 @@ base::Status Server::start() {
   if (!loaded) return loaded.error();
   config_json_ = loaded->json;
   auto bootstrap = std::make_shared<const xds::resources::Bootstrap>(std::move(loaded->bootstrap));
-  auto snapshot = config::buildSnapshot(bootstrap, 1);
+  auto snapshot = config::buildSnapshot(bootstrap, 1, &tls_);
   if (!snapshot) return snapshot.error();
 
   // Workers bind their listeners before their loops start: the main thread
@@ -62,7 +62,12 @@ base::Status Server::start() {
 
   signals_.push_back(main_.listenForSignal(SIGTERM, [this] { beginDrain("SIGTERM"); }));
   signals_.push_back(main_.listenForSignal(SIGINT, [this] { beginDrain("SIGINT"); }));
-  if (auto s = startXds(loaded->proto.node()); !s) return s;
+  node_ = loaded->proto.node();
+  if (tls_.needsWorkloadIdentity()) {
+    if (auto s = startIdentity(node_); !s) return s;
+  } else if (auto s = startXds(node_); !s) {
+    return s;
+  }
   ready_ = true;
   refreshGauges();
 
@@ -155,7 +160,7 @@ base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
 
   xds_cache_ = std::make_unique<config::XdsCache>(
       bootstrap, snapshot_, [this](std::shared_ptr<const config::Snapshot> s) { return publish(std::move(s)); },
-      [] { return std::chrono::system_clock::now(); });
+      [] { return std::chrono::system_clock::now(); }, tls_);
   config::AdsClientOptions o;
   o.address = *address;
   o.authority = d.ads_cluster;
@@ -164,6 +169,14 @@ base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
   o.node = node;
   if (o.node.user_agent_name().empty()) o.node.set_user_agent_name("remora-proxy");
   o.connect_timeout = ads_cluster->connect_timeout;
+  auto ads_tls = snapshot_->cluster_tls.find(d.ads_cluster);
+  if (ads_tls != snapshot_->cluster_tls.end()) {
+    // mTLS to the control plane, with the workload certificate once issued.
+    upstream::TlsSettingsPtr settings = ads_tls->second;
+    o.connect = [settings](net::Dispatcher& dispatcher, const net::Address& a) {
+      return upstream::connectUpstream(dispatcher, a, settings.get(), nullptr, nullptr);
+    };
+  }
   ads_ = std::make_unique<config::AdsClient>(main_, std::move(o), *xds_cache_, static_cast<config::AdsClientObserver&>(*this),
                                               [this] { return random_(); });
   ads_->holdRequestsWhile([this] { return applied_version_ < snapshot_->version; });
@@ -171,8 +184,95 @@ base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
   return {};
 }
 
+namespace {
+std::string metadataString(const envoy::config::core::v3::Node& node, const std::string& key) {
+  auto it = node.metadata().fields().find(key);
+  if (it == node.metadata().fields().end() || !it->second.has_string_value()) return "";
+  return it->second.string_value();
+}
+}  // namespace
+
+base::Status Server::startIdentity(const envoy::config::core::v3::Node& node) {
+  const auto& bootstrap = snapshot_->bootstrap;
+  if (!bootstrap->dynamic) {
+    return base::fail(base::Error::kInvalidArgument,
+                      "a TLS context names the workload certificate (secret 'default'), which comes from the control "
+                      "plane's CA: the bootstrap needs dynamic_resources (ADS)");
+  }
+  const std::string cluster_name = bootstrap->dynamic->ads_cluster;
+  const xds::resources::Cluster* ads_cluster = nullptr;
+  for (const auto& c : bootstrap->clusters) {
+    if (c.name == cluster_name) ads_cluster = &c;
+  }
+  auto settings = snapshot_->cluster_tls.find(cluster_name);
+  if (ads_cluster == nullptr || ads_cluster->endpoints.empty() || settings == snapshot_->cluster_tls.end() ||
+      !ads_cluster->tls->validation) {
+    return base::fail(base::Error::kInvalidArgument,
+                      "the workload certificate is requested from the ADS cluster '" + cluster_name +
+                          "', which needs a transport_socket (TLS) that verifies the control plane "
+                          "(a validation context with the mesh root)");
+  }
+  if (options_.token_file.empty()) {
+    return base::fail(base::Error::kInvalidArgument,
+                      "a TLS context names the workload certificate (secret 'default'): pass --token-file with a join "
+                      "token (remoractl token create --namespace N --service-account S)");
+  }
+  std::ifstream in(options_.token_file);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    return base::fail(base::Error::kIo, "--token-file: cannot read " + options_.token_file);
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return base::fail(base::Error::kInvalidArgument, "--token-file: " + options_.token_file + " is empty");
+
+  std::string trust_domain = metadataString(node, "REMORA_TRUST_DOMAIN");
+  if (trust_domain.empty()) trust_domain = "cluster.local";
+  std::string ns = metadataString(node, "REMORA_NAMESPACE");
+  if (ns.empty()) ns = "default";
+  std::string account = metadataString(node, "REMORA_SERVICE_ACCOUNT");
+  if (account.empty()) account = metadataString(node, "REMORA_SERVICE");
+  if (account.empty()) {
+    return base::fail(base::Error::kInvalidArgument,
+                      "node.metadata: REMORA_SERVICE_ACCOUNT (or REMORA_SERVICE) names the workload identity and is "
+                      "required with a workload certificate");
+  }
+  const auto& ep = ads_cluster->endpoints.front().address;
+  auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
+  if (!address) return base::fail(address.error().code, "ADS cluster '" + cluster_name + "': " + address.error().message);
+  // The first request presents no certificate: the same TLS without one.
+  xds::resources::UpstreamTls anonymous = *ads_cluster->tls;
+  anonymous.certificate = {};
+  auto bootstrap_tls = tls_.forUpstream(anonymous);
+  if (!bootstrap_tls) return bootstrap_tls.error();
+
+  config::IdentityOptions o;
+  o.address = *address;
+  o.authority = cluster_name;
+  o.spiffe_id = "spiffe://" + trust_domain + "/ns/" + ns + "/sa/" + account;
+  o.token = std::move(token);
+  o.bootstrap_tls = *bootstrap_tls;
+  o.workload_tls = settings->second;
+  o.connect_timeout = ads_cluster->connect_timeout;
+  identity_ = std::make_unique<config::IdentityClient>(
+      main_, std::move(o), tls_,
+      [this] {
+        stats_.mainStats().counter(families_.identity_requests, {"issued"}).inc();
+        refreshGauges();
+        if (!ads_) {
+          if (auto s = startXds(node_); !s) {
+            spdlog::error("xds: {}", s.message());
+            beginDrain("xDS could not start");
+          }
+        }
+      },
+      [this] { return random_(); }, [] { return std::chrono::system_clock::now(); });
+  identity_->start();
+  return {};
+}
+
 bool Server::isReady() const {
   if (!ready_ || draining_) return false;
+  if (identity_ && !identity_->hasCertificate()) return false;
   if (!xds_cache_) return true;
   return xds_cache_->initialized() && first_complete_version_ != 0 && applied_version_ >= first_complete_version_;
 }
@@ -180,6 +280,10 @@ bool Server::isReady() const {
 std::string Server::readinessText() const {
   if (draining_) return "DRAINING\n";
   if (!ready_) return "STARTING\n";
+  if (identity_ && !identity_->hasCertificate()) {
+    return "STARTING: waiting for the workload certificate" +
+           (identity_->lastError().empty() ? std::string() : " (" + identity_->lastError() + ")") + "\n";
+  }
   if (!xds_cache_) return "LIVE\n";
   std::string text;
   if (!xds_cache_->initialized()) {
@@ -210,6 +314,11 @@ std::string Server::readinessText() const {
 
 void Server::refreshGauges() {
   ready_gauge_.set(isReady() ? 1 : 0);
+  for (const auto& [secret, expiry] : tls_.expiries()) {
+    stats_.mainStats()
+        .gauge(families_.tls_certificate_expiry, {secret})
+        .set(std::chrono::duration<double>(expiry.time_since_epoch()).count());
+  }
   if (!xds_cache_) return;
   auto& m = stats_.mainStats();
   if (auto last = xds_cache_->lastUpdate()) {

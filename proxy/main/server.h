@@ -15,6 +15,8 @@
 
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/ads_client.h"
+#include "proxy/config/identity_client.h"
+#include "proxy/config/tls_registry.h"
 #include "proxy/config/xds_cache.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/main/proxy_stats.h"
@@ -30,6 +32,9 @@ struct Options {
   uint32_t concurrency = 1;
   std::string admin_address_path;  // where to write "ip:port" of the admin endpoint once ready
   std::chrono::milliseconds drain_time{5000};
+  // A join token (a file holding it): needed when a TLS context names the
+  // workload certificate (secret "default").
+  std::string token_file;
 };
 
 class Server : private config::AdsClientObserver {
@@ -48,6 +53,9 @@ class Server : private config::AdsClientObserver {
   void registerAdminEndpoints();
   // Starts the ADS client when the bootstrap has dynamic_resources.
   base::Status startXds(const envoy::config::core::v3::Node& node);
+  // Starts the identity client when a TLS context needs the workload
+  // certificate; xDS then starts once the first certificate is installed.
+  base::Status startIdentity(const envoy::config::core::v3::Node& node);
   // Serving, not draining, and (with xDS) the first config has arrived.
   bool isReady() const;
   // /ready's body: the state, and with xDS how fresh the config is.
@@ -65,6 +73,10 @@ class Server : private config::AdsClientObserver {
   net::Dispatcher main_;
   // Declared before the workers: their shards must outlive them.
   observability::StatsRegistry stats_;
+  // TLS material and contexts; snapshots hold its slots.
+  config::TlsRegistry tls_;
+  std::unique_ptr<config::IdentityClient> identity_;
+  envoy::config::core::v3::Node node_;
   ProxyFamilies families_;
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::string config_json_;  // the bootstrap as loaded, for /config_dump

@@ -26,9 +26,10 @@ base::Status Worker::apply(std::shared_ptr<const config::Snapshot> snapshot, con
   snapshot_ = std::move(snapshot);
   if (!clusters_) {
     clusters_ = std::make_unique<upstream::ClusterManager>(
-        dispatcher_, [this](const std::string& cluster) { return makeClusterCounters(stats_, families_, cluster); });
+        dispatcher_, [this](const std::string& cluster) { return makeClusterCounters(stats_, families_, cluster); },
+        [this](const std::string& cluster) { return makeClusterTlsCounters(stats_, families_, cluster); });
   }
-  clusters_->update(snapshot_->clusters);
+  clusters_->update(snapshot_->clusters, snapshot_->cluster_tls);
 
   base::Status first_error;
   std::vector<std::unique_ptr<ActiveListener>> next;

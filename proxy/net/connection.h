@@ -78,6 +78,11 @@ class Connection : public DeferredDeletable {
   virtual uint64_t id() const = 0;
   // Negotiated ALPN protocol ("h2", "http/1.1"), or "" without TLS.
   virtual std::string_view nextProtocol() const { return {}; }
+  // The peer's verified identity (its certificate's URI SAN, a SPIFFE ID),
+  // or "" without TLS or without a verified client certificate.
+  virtual std::string_view peerIdentity() const { return {}; }
+  // True when the bytes travel inside TLS.
+  virtual bool secure() const { return false; }
   // Why the connection failed or closed, in words ("connection refused"), or "".
   virtual std::string_view failureReason() const = 0;
   virtual Dispatcher& dispatcher() = 0;

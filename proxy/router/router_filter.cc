@@ -42,9 +42,33 @@ bool RouterFilter::allowUpgrade(const xds::resources::RouteAction& action) {
   return false;  // other upgrade protocols (h2c, TLS) are never tunnelled
 }
 
+bool RouterFilter::authorize() {
+  const HttpSecurity& security = factory_.security_;
+  const std::string_view peer = downstream_.peerIdentity();
+  // Only our own sidecar may say who the caller is: whatever the client sent
+  // is dropped (Envoy's SANITIZE), then set from the verified certificate.
+  request_headers_->remove("x-forwarded-client-cert");
+  if (security.forward_client_identity && !peer.empty()) {
+    request_headers_->add("x-forwarded-client-cert", "URI=" + std::string(peer));
+  }
+  if (!security.authorizer || security.authorizer->empty()) return true;
+  std::string_view path = request_headers_->path();
+  if (const size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  const security::Decision decision = security.authorizer->evaluate(security::RequestFacts{
+      peer, downstream_.localAddress().port(), path, request_headers_->method(), request_headers_.get()});
+  if (decision.allowed) return true;
+  if (factory_.counters_.on_denied) factory_.counters_.on_denied(peer, decision.policy);
+  fail(base::Error::kRbacDenied,
+       "caller " + (peer.empty() ? std::string("(no client certificate)") : "'" + std::string(peer) + "'") +
+           " is not allowed: " + std::string(decision.reason),
+       403);
+  return false;
+}
+
 void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream) {
   request_headers_ = std::move(headers);
   request_done_ = end_stream;
+  if (!authorize()) return;
   if (request_headers_->method() == "CONNECT" && !factory_.connect_upgrade_) {
     // CONNECT carries no path to route on: refuse it before matching.
     fail(base::Error::kUnsupported, "CONNECT is not enabled on this listener", 403);

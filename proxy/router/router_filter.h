@@ -16,6 +16,7 @@
 
 #include "proxy/http/manager/stream_handler.h"
 #include "proxy/router/route_table.h"
+#include "proxy/security/authorizer.h"
 #include "proxy/upstream/cluster_manager.h"
 #include "proxy/upstream/connection_pool.h"
 
@@ -27,6 +28,17 @@ struct RouterCounters {
   observability::Counter direct_responses;
   observability::Counter no_filter_chain;
   observability::Counter sniff_timeouts;
+  // Counts a request or connection an RBAC filter refused, by peer identity
+  // and policy (series made on first use; worker-local).
+  std::function<void(std::string_view peer, std::string_view policy)> on_denied;
+};
+
+// The connection manager's security settings for the router: the RBAC
+// filters (compiled once, shared by every worker) and whether the caller's
+// identity is passed to the app in x-forwarded-client-cert.
+struct HttpSecurity {
+  std::shared_ptr<const security::Authorizer> authorizer;  // null or empty: everyone is allowed
+  bool forward_client_identity = false;
 };
 
 // A small fast PRNG for weighted cluster picks (xorshift64*); one per worker,
@@ -48,9 +60,9 @@ class Random {
 class RouterFilterFactory : public http::manager::StreamHandlerFactory {
  public:
   RouterFilterFactory(std::shared_ptr<const RouteTable> routes, upstream::ClusterManager& clusters, Random& random,
-                      RouterCounters& counters, bool websocket_upgrade, bool connect_upgrade)
+                      RouterCounters& counters, bool websocket_upgrade, bool connect_upgrade, HttpSecurity security = {})
       : routes_(std::move(routes)), clusters_(clusters), random_(random), counters_(counters),
-        websocket_upgrade_(websocket_upgrade), connect_upgrade_(connect_upgrade) {}
+        websocket_upgrade_(websocket_upgrade), connect_upgrade_(connect_upgrade), security_(std::move(security)) {}
   std::unique_ptr<http::manager::StreamHandler> createHandler(http::manager::DownstreamStream& downstream) override;
   // New route tables (RDS) for requests that start from now on; requests in
   // flight keep the table they matched against.
@@ -64,6 +76,7 @@ class RouterFilterFactory : public http::manager::StreamHandlerFactory {
   RouterCounters& counters_;
   bool websocket_upgrade_;
   bool connect_upgrade_;
+  HttpSecurity security_;
 };
 
 class RouterFilter : public http::manager::StreamHandler,
@@ -102,6 +115,8 @@ class RouterFilter : public http::manager::StreamHandler,
   void cleanup();
   void rewriteRequest(const xds::resources::RouteAction& action);
   bool allowUpgrade(const xds::resources::RouteAction& action);
+  // RBAC and x-forwarded-client-cert; false when the request was refused.
+  bool authorize();
 
   RouterFilterFactory& factory_;
   http::manager::DownstreamStream& downstream_;

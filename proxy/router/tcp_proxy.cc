@@ -33,7 +33,7 @@ void TcpProxySession::start(net::Buffer& initial) {
   net::Dispatcher& d = downstream_->dispatcher();
   // Until the upstream answers, stop reading the client beyond what we hold.
   downstream_->readDisable(true);
-  upstream_ = net::connectTcp(d, host_->address());
+  upstream_ = cluster_->connect(host_->address());
   upstream_->setCallbacks(upstream_side_);
   connect_timer_ = d.createTimer([this] {
     counters_.connect_failures.inc();

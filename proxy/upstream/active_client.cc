@@ -89,7 +89,7 @@ void PoolStream::responseEnded() {
 
 ActiveClient::ActiveClient(ConnectionPool& pool) : pool_(pool) {
   net::Dispatcher& d = pool_.dispatcher();
-  connection_ = net::connectTcp(d, pool_.host().address());
+  connection_ = pool_.connect(pool_.host().address());
   connection_->setCallbacks(*this);
   connection_->setBufferLimits(pool_.settings().connection_buffer_limit);
   const auto& s = pool_.settings();

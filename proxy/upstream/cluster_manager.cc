@@ -79,6 +79,19 @@ void Cluster::sweep() {
 
 Cluster::~Cluster() = default;
 
+void Cluster::setTls(TlsSettingsPtr tls, TlsCounters counters) {
+  if (tls == tls_) return;
+  tls_ = std::move(tls);
+  if (tls_ && !tls_observer_) {
+    tls_observer_ = std::make_unique<TlsObserver>(std::move(counters));
+    tls_sessions_ = std::make_unique<tls::ClientSessionCache>();
+  }
+}
+
+net::ConnectionPtr Cluster::connect(const net::Address& address) {
+  return connectUpstream(dispatcher_, address, tls_.get(), tls_sessions_.get(), tls_observer_.get());
+}
+
 ConnectionPool& Cluster::pool(Host& host, http::Protocol downstream_protocol) {
   http::Protocol protocol = http::Protocol::kHttp11;
   switch (config_->protocol) {
@@ -89,7 +102,12 @@ ConnectionPool& Cluster::pool(Host& host, http::Protocol downstream_protocol) {
       break;
   }
   auto& slot = pools_[&host][protocol == http::Protocol::kHttp2 ? 1 : 0];
-  if (!slot) slot = std::make_unique<ConnectionPool>(dispatcher_, host, poolSettingsFor(*config_, protocol), counters_);
+  if (!slot) {
+    ConnectionPool::Settings settings = poolSettingsFor(*config_, protocol);
+    // The pool lives inside this cluster, which outlives its connections.
+    settings.connect = [this](const net::Address& address) { return connect(address); };
+    slot = std::make_unique<ConnectionPool>(dispatcher_, host, std::move(settings), counters_);
+  }
   return *slot;
 }
 
@@ -139,7 +157,8 @@ bool sameExceptEndpoints(const ClusterConfig& a, const ClusterConfig& b) {
 }
 }  // namespace
 
-void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfig>>& configs) {
+void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfig>>& configs,
+                            const std::map<std::string, TlsSettingsPtr, std::less<>>& tls) {
   std::map<std::string, std::unique_ptr<Cluster>, std::less<>> next;
   for (const auto& cfg : configs) {
     auto it = clusters_.find(cfg->name);
@@ -153,6 +172,12 @@ void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfi
     } else {
       next.emplace(cfg->name, std::make_unique<Cluster>(dispatcher_, cfg, counters_for_ ? counters_for_(cfg->name) : PoolCounters{}));
     }
+  }
+  for (auto& [name, cluster] : next) {
+    auto t = tls.find(name);
+    if (t == tls.end() || !t->second) continue;
+    if (cluster->tls() == t->second) continue;
+    cluster->setTls(t->second, tls_counters_for_ && !cluster->tls() ? tls_counters_for_(name) : TlsCounters{});
   }
   // Whatever is left was removed or replaced: let in-flight requests finish.
   for (auto& [name, cluster] : clusters_) {

@@ -21,6 +21,7 @@
 #include "proxy/upstream/connection_pool.h"
 #include "proxy/upstream/host.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/transport.h"
 #include "xds/resources/model.h"
 
 namespace remora::upstream {
@@ -30,6 +31,13 @@ using ClusterConfig = xds::resources::Cluster;
 class Cluster {
  public:
   Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters = {});
+  // Sets the TLS the cluster originates (null: plain TCP), with the counters
+  // its handshakes go to. New connections use it; open ones keep theirs.
+  void setTls(TlsSettingsPtr tls, TlsCounters counters);
+  const TlsSettingsPtr& tls() const { return tls_; }
+  // Opens a connection to one of this cluster's hosts: TLS when the cluster
+  // says so (see upstream::connectUpstream).
+  net::ConnectionPtr connect(const net::Address& address);
   ~Cluster();
 
   const ClusterConfig& config() const { return *config_; }
@@ -75,19 +83,26 @@ class Cluster {
   std::map<const Host*, std::array<std::unique_ptr<ConnectionPool>, 2>> pools_;
   PoolCounters counters_;
   uint32_t active_requests_ = 0;
+  TlsSettingsPtr tls_;
+  std::unique_ptr<TlsObserver> tls_observer_;
+  std::unique_ptr<tls::ClientSessionCache> tls_sessions_;
 };
 
 class ClusterManager {
  public:
   // `counters_for` makes a cluster's metric handles (labelled by its name).
   using CountersFactory = std::function<PoolCounters(const std::string& cluster)>;
-  explicit ClusterManager(net::Dispatcher& dispatcher, CountersFactory counters_for = nullptr)
-      : dispatcher_(dispatcher), counters_for_(std::move(counters_for)) {}
+  using TlsCountersFactory = std::function<TlsCounters(const std::string& cluster)>;
+  explicit ClusterManager(net::Dispatcher& dispatcher, CountersFactory counters_for = nullptr,
+                          TlsCountersFactory tls_counters_for = nullptr)
+      : dispatcher_(dispatcher), counters_for_(std::move(counters_for)), tls_counters_for_(std::move(tls_counters_for)) {}
   ~ClusterManager();
 
   // Replaces the cluster set. Unchanged clusters (same config object or equal
   // config) keep their pools; others are rebuilt and the old ones drain.
-  void update(const std::vector<std::shared_ptr<const ClusterConfig>>& clusters);
+  // `tls`: the TLS settings of the clusters that originate TLS, by name.
+  void update(const std::vector<std::shared_ptr<const ClusterConfig>>& clusters,
+              const std::map<std::string, TlsSettingsPtr, std::less<>>& tls = {});
   Cluster* get(std::string_view name);
   // Frees replaced clusters and removed hosts once their connections are gone.
   void sweep();
@@ -97,6 +112,7 @@ class ClusterManager {
  private:
   net::Dispatcher& dispatcher_;
   CountersFactory counters_for_;
+  TlsCountersFactory tls_counters_for_;
   std::map<std::string, std::unique_ptr<Cluster>, std::less<>> clusters_;
   // Replaced clusters whose connections still carry requests.
   std::vector<std::unique_ptr<Cluster>> draining_;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string_view>
@@ -64,6 +65,9 @@ class ConnectionPool {
     uint32_t max_requests_per_connection = 0;  // 0: unlimited
     uint32_t connection_buffer_limit = 1024 * 1024;
     http::CodecLimits codec_limits;
+    // Opens the transport to the host (TLS when the cluster originates it);
+    // plain TCP when unset.
+    std::function<net::ConnectionPtr(const net::Address&)> connect;
   };
 
   // Identifies a queued request so the caller can cancel it.
@@ -92,6 +96,9 @@ class ConnectionPool {
 
   Host& host() { return host_; }
   net::Dispatcher& dispatcher() { return dispatcher_; }
+  net::ConnectionPtr connect(const net::Address& address) {
+    return settings_.connect ? settings_.connect(address) : net::connectTcp(dispatcher_, address);
+  }
   const Settings& settings() const { return settings_; }
   PoolCounters& counters() { return counters_; }
 

@@ -6,7 +6,7 @@
   rss-kb PID FIELD               VmRSS or VmHWM of PID in KiB
   render TEMPLATE OUT K=V...     copy TEMPLATE to OUT replacing every {{K}} with V
   h2load STDOUT LOG              one JSON line: done, succeeded, failed, errored,
-                                 non-2xx, req/s, p50/p99/max latency (us)
+                                 non-2xx, req/s, p50/p90/p99/max latency (us)
   row NAME IDLE_KB PEAK_KB FIXED_JSON FIXED_CPU_US SAT_JSON SAT_CPU_US
                                  one JSON result row (appended to a file by run.sh)
   table ROWS_FILE                print the Markdown table of all rows
@@ -100,6 +100,7 @@ def h2load_summary(stdout_path, log_path):
     durations.sort()
     result["samples"] = len(durations)
     result["p50_us"] = percentile(durations, 0.50)
+    result["p90_us"] = percentile(durations, 0.90)
     result["p99_us"] = percentile(durations, 0.99)
     result["max_us"] = durations[-1] if durations else None
     print(json.dumps(result))

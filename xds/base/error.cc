@@ -29,6 +29,7 @@ std::string_view errorName(Error error) {
     case Error::kIdleTimeout: return "idle_timeout";
     case Error::kRequestTimeout: return "request_timeout";
     case Error::kDraining: return "draining";
+    case Error::kRbacDenied: return "rbac_denied";
     case Error::kInternal: return "internal";
   }
   return "unknown";

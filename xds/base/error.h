@@ -40,6 +40,7 @@ enum class Error : uint8_t {
   kIdleTimeout,        // a connection or stream was idle too long
   kRequestTimeout,     // the client took too long to send its request (408)
   kDraining,           // the proxy is shutting down and refuses new work
+  kRbacDenied,         // an authorization policy refused the caller (403)
   kInternal,           // a bug: an impossible state was reached
 };
 

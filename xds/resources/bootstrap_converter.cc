@@ -61,9 +61,25 @@ Status checkChain(const FilterChain& chain, const std::vector<Cluster>& clusters
   return checkRoutes(*manager.route_config, clusters, fieldPath(config_path, "route_config"));
 }
 
-// A bootstrap has no ADS stream yet, so routes must be inline.
+// The first secret of a TLS context that would have to arrive over ADS
+// ("default" is made by the proxy itself), or "".
+std::string adsSecretOf(const CertificateSource& certificate, const std::optional<CertificateValidation>& validation) {
+  if (!certificate.sds_name.empty() && certificate.sds_name != "default") return certificate.sds_name;
+  if (validation && !validation->sds_name.empty()) return validation->sds_name;
+  return {};
+}
+
+// A bootstrap has no ADS stream yet, so routes must be inline and secrets
+// other than the proxy's own cannot arrive.
 Status rejectRds(const Listener& listener, std::string_view path) {
   auto check = [&](const FilterChain& chain, const std::string& chain_path) -> Status {
+    if (chain.tls) {
+      const std::string secret = adsSecretOf(chain.tls->certificate, chain.tls->validation);
+      if (!secret.empty()) {
+        return unsupportedField(fieldPath(chain_path, "transport_socket"),
+                                "secret " + quoted(secret) + " " + std::string(kNeedsAds));
+      }
+    }
     const auto* manager = std::get_if<HttpConnectionManager>(&chain.filter);
     if (manager == nullptr || manager->route_config) return Status::ok();
     return unsupportedField(fieldPath(chain_path, "filters[0].typed_config.rds"), kNeedsAds);
@@ -177,6 +193,19 @@ Status checkAdsCluster(const DynamicResources& dynamic, const std::vector<Cluste
                                   "must speak HTTP/2 (gRPC): set typed_extension_protocol_options "
                                   "explicit_http_config.http2_protocol_options, or http2_protocol_options");
   }
+  // The xDS stream cannot wait for a secret that only it can deliver. A
+  // bundle secret beside roots of its own is fine: those verify the control
+  // plane until the secret (a rotated bundle) arrives.
+  if (it->tls) {
+    std::optional<CertificateValidation> waits = it->tls->validation;
+    if (waits && (!waits->trusted_ca.empty() || !waits->trusted_ca_file.empty())) waits->sds_name.clear();
+    const std::string secret = adsSecretOf(it->tls->certificate, waits);
+    if (!secret.empty()) {
+      return invalidField(path, why + "must not use secret " + quoted(secret) +
+                                    " from ADS alone for its own TLS: also name trusted_ca (a file or inline PEM) to "
+                                    "verify the control plane with until it arrives");
+    }
+  }
   return Status::ok();
 }
 
@@ -188,6 +217,13 @@ Status toStaticResources(const bootstrap::Bootstrap::StaticResources& proto, Boo
     if (!cluster) return cluster.status();
     if (cluster->type == Cluster::DiscoveryType::kEds && !out.dynamic) {
       return unsupportedField(fieldPath(path, "type"), "EDS " + std::string(kNeedsAds));
+    }
+    if (cluster->tls && !out.dynamic) {
+      const std::string secret = adsSecretOf(cluster->tls->certificate, cluster->tls->validation);
+      if (!secret.empty()) {
+        return unsupportedField(fieldPath(path, "transport_socket"),
+                                "secret " + quoted(secret) + " " + std::string(kNeedsAds));
+      }
     }
     auto [it, inserted] = cluster_owner.emplace(cluster->name, path);
     if (!inserted) {

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "xds/resources/common_converters.h"
+#include "xds/resources/tls_converter.h"
 
 namespace remora::xds::resources {
 
@@ -12,7 +12,6 @@ namespace cluster = envoy::config::cluster::v3;
 namespace core = envoy::config::core::v3;
 namespace endpoint = envoy::config::endpoint::v3;
 namespace upstream_http = envoy::extensions::upstreams::http::v3;
-using envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext;
 using base::Result;
 using base::Status;
 
@@ -286,13 +285,6 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
       !s) {
     return s.error();
   }
-  if (proto.has_transport_socket()) {
-    // Named here so the TLS messages stay linked and a typed_config naming
-    // them parses; the mTLS work gives them a converter.
-    return unsupportedField(fieldPath(path, "transport_socket"),
-                            "TLS to upstreams (" + UpstreamTlsContext::descriptor()->full_name() +
-                                ") is not implemented yet");
-  }
   Cluster out;
   if (proto.name().empty()) return invalidField(fieldPath(path, "name"), "is required");
   out.name = proto.name();
@@ -327,6 +319,11 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
     return s.error();
   }
   if (Status s = toProtocol(proto, path, out); !s) return s.error();
+  if (proto.has_transport_socket()) {
+    Result<UpstreamTls> tls = toUpstreamTls(proto.transport_socket(), fieldPath(path, "transport_socket"));
+    if (!tls) return tls.error();
+    out.tls = std::move(*tls);
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 // Cluster and ClusterLoadAssignment protos (bootstrap static_resources, CDS,
-// EDS) -> the validated model: discovery type, timeouts, round robin, endpoints,
-// circuit breakers and the upstream HTTP protocol. Pure, any thread; called by
-// toBootstrap and by the xDS client on the main thread.
+// EDS) -> the validated model: discovery type, timeouts, round robin,
+// endpoints, circuit breakers, the upstream HTTP protocol and TLS
+// (transport_socket). Pure, any thread; called by toBootstrap and by the xDS
+// client on the main thread.
 #pragma once
 
 #include <string_view>

@@ -1,16 +1,19 @@
 #include "xds/resources/http_connection_manager_converter.h"
 
+#include <optional>
 #include <set>
 #include <string>
 
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "xds/resources/common_converters.h"
+#include "xds/resources/rbac_converter.h"
 #include "xds/resources/route_converter.h"
 
 namespace remora::xds::resources {
 
 namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace core = envoy::config::core::v3;
+namespace http_rbac = envoy::extensions::filters::http::rbac::v3;
 using base::Result;
 using base::Status;
 
@@ -36,27 +39,42 @@ Status setMillis(bool has, const google::protobuf::Duration& duration, std::stri
   return Status::ok();
 }
 
-Status toHttpFilters(const hcm::HttpConnectionManager& proto, std::string_view path) {
+// The HTTP filters: any envoy.filters.http.rbac filters, then the router,
+// which must be last. remora-proxy has no other HTTP filters.
+Status toHttpFilters(const hcm::HttpConnectionManager& proto, std::string_view path, HttpConnectionManager& out) {
   const std::string filters_path = fieldPath(path, "http_filters");
   if (proto.http_filters_size() == 0) {
     return invalidField(filters_path, "must end with the envoy.filters.http.router filter");
   }
   const std::string router_type = envoy::extensions::filters::http::router::v3::Router::descriptor()->full_name();
+  const std::string rbac_type = http_rbac::RBAC::descriptor()->full_name();
   for (int i = 0; i < proto.http_filters_size(); ++i) {
     const hcm::HttpFilter& filter = proto.http_filters(i);
     const std::string item = indexPath(filters_path, static_cast<size_t>(i));
+    const bool last = i == proto.http_filters_size() - 1;
     if (Status s = onlySupportedFields(filter, item, {"name", "typed_config"}); !s) return s;
+    const std::string config_path = fieldPath(item, "typed_config");
     bool is_router = false;
     if (filter.has_typed_config()) {
       const std::string_view type = anyTypeName(filter.typed_config().type_url());
+      if (type == rbac_type) {
+        if (last) return invalidField(item, "envoy.filters.http.rbac must come before the router");
+        http_rbac::RBAC rbac;
+        if (!filter.typed_config().UnpackTo(&rbac)) {
+          return invalidField(config_path, "cannot be decoded as " + rbac_type);
+        }
+        Result<std::optional<Rbac>> converted = toHttpRbac(rbac, config_path);
+        if (!converted) return converted.status();
+        if (*converted) out.rbac.push_back(std::move(**converted));
+        continue;
+      }
       if (type != router_type) {
-        return unsupportedField(fieldPath(item, "typed_config"), "HTTP filter @type " +
-                                                                     std::string(filter.typed_config().type_url()) +
-                                                                     "; the only HTTP filter is " + router_type);
+        return unsupportedField(config_path, "HTTP filter @type " + std::string(filter.typed_config().type_url()) +
+                                                 "; supported: " + rbac_type + ", " + router_type);
       }
       envoy::extensions::filters::http::router::v3::Router router;
       if (!filter.typed_config().UnpackTo(&router)) {
-        return invalidField(fieldPath(item, "typed_config"), "cannot be decoded as " + router_type);
+        return invalidField(config_path, "cannot be decoded as " + router_type);
       }
       is_router = true;
     } else {
@@ -65,11 +83,40 @@ Status toHttpFilters(const hcm::HttpConnectionManager& proto, std::string_view p
         return unsupportedField(fieldPath(item, "name"), "HTTP filter " + quoted(filter.name()));
       }
     }
-    if (is_router && i != proto.http_filters_size() - 1) {
+    if (is_router && !last) {
       return invalidField(item, "envoy.filters.http.router must be the last HTTP filter");
     }
   }
   return Status::ok();
+}
+
+// x-forwarded-client-cert: SANITIZE (the default) drops what the client sent;
+// SANITIZE_SET with set_current_client_cert_details {uri: true} replaces it
+// with the peer's URI SAN. Forwarding a client-supplied value is refused: the
+// app would trust an identity nobody verified.
+Status toForwardClientCert(const hcm::HttpConnectionManager& proto, std::string_view path,
+                           HttpConnectionManager& out) {
+  const std::string details_path = fieldPath(path, "set_current_client_cert_details");
+  switch (proto.forward_client_cert_details()) {
+    case hcm::HttpConnectionManager::SANITIZE:
+      if (proto.has_set_current_client_cert_details()) {
+        return invalidField(details_path, "needs forward_client_cert_details SANITIZE_SET");
+      }
+      out.forward_client_identity = false;
+      return Status::ok();
+    case hcm::HttpConnectionManager::SANITIZE_SET: {
+      const hcm::HttpConnectionManager::SetCurrentClientCertDetails& details = proto.set_current_client_cert_details();
+      if (Status s = onlySupportedFields(details, details_path, {"uri"}); !s) return s;
+      if (!details.uri()) return invalidField(fieldPath(details_path, "uri"), "must be true with SANITIZE_SET");
+      out.forward_client_identity = true;
+      return Status::ok();
+    }
+    default:
+      return unsupportedField(
+          fieldPath(path, "forward_client_cert_details"),
+          hcm::HttpConnectionManager::ForwardClientCertDetails_Name(proto.forward_client_cert_details()) +
+              "; supported: SANITIZE, SANITIZE_SET");
+  }
 }
 
 Status toRoutes(const hcm::HttpConnectionManager& proto, std::string_view path, HttpConnectionManager& out) {
@@ -187,7 +234,8 @@ Result<HttpConnectionManager> toHttpConnectionManager(const hcm::HttpConnectionM
           proto, path,
           {"codec_type", "stat_prefix", "rds", "route_config", "http_filters", "common_http_protocol_options",
            "http_protocol_options", "http2_protocol_options", "max_request_headers_kb", "stream_idle_timeout",
-           "request_timeout", "request_headers_timeout", "drain_timeout", "upgrade_configs"});
+           "request_timeout", "request_headers_timeout", "drain_timeout", "upgrade_configs",
+           "forward_client_cert_details", "set_current_client_cert_details"});
       !s) {
     return s.error();
   }
@@ -202,7 +250,8 @@ Result<HttpConnectionManager> toHttpConnectionManager(const hcm::HttpConnectionM
       return unsupportedField(fieldPath(path, "codec_type"),
                               hcm::HttpConnectionManager::CodecType_Name(proto.codec_type()));
   }
-  if (Status s = toHttpFilters(proto, path); !s) return s.error();
+  if (Status s = toHttpFilters(proto, path, out); !s) return s.error();
+  if (Status s = toForwardClientCert(proto, path, out); !s) return s.error();
   if (Status s = toRoutes(proto, path, out); !s) return s.error();
   if (Status s = toProtocolOptions(proto, path, out); !s) return s.error();
   if (proto.has_max_request_headers_kb()) {

@@ -1,22 +1,24 @@
 #include "xds/resources/listener_converter.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
-#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "xds/resources/common_converters.h"
 #include "xds/resources/http_connection_manager_converter.h"
+#include "xds/resources/rbac_converter.h"
+#include "xds/resources/tls_converter.h"
 
 namespace remora::xds::resources {
 
 namespace listener = envoy::config::listener::v3;
 namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp = envoy::extensions::filters::network::tcp_proxy::v3;
-using envoy::extensions::transport_sockets::tls::v3::DownstreamTlsContext;
+namespace network_rbac = envoy::extensions::filters::network::rbac::v3;
 using base::Result;
 using base::Status;
 
@@ -49,16 +51,17 @@ Result<T> unpack(const google::protobuf::Any& any, std::string_view path) {
   return message;
 }
 
-// The one network filter of a chain. remora-proxy terminates every chain with
-// either an HTTP connection manager or a TCP proxy, and has no other network
-// filters, so a chain holds exactly one filter.
-Status toNetworkFilter(const listener::FilterChain& chain, std::string_view path, FilterChain& out) {
+// A chain's network filters: any envoy.filters.network.rbac filters, then
+// exactly one terminal filter (http_connection_manager or tcp_proxy), which
+// must be last. remora-proxy has no other network filters.
+Status toNetworkFilters(const listener::FilterChain& chain, std::string_view path, FilterChain& out) {
   const std::string filters_path = fieldPath(path, "filters");
   if (chain.filters_size() == 0) {
     return invalidField(filters_path, "must hold a network filter (http_connection_manager or tcp_proxy)");
   }
   const std::string hcm_type = hcm::HttpConnectionManager::descriptor()->full_name();
   const std::string tcp_type = tcp::TcpProxy::descriptor()->full_name();
+  const std::string rbac_type = network_rbac::RBAC::descriptor()->full_name();
   for (int i = 0; i < chain.filters_size(); ++i) {
     const listener::Filter& filter = chain.filters(i);
     const std::string item = indexPath(filters_path, static_cast<size_t>(i));
@@ -68,13 +71,21 @@ Status toNetworkFilter(const listener::FilterChain& chain, std::string_view path
       return invalidField(config_path, "is required (remora-proxy knows a filter by its @type)");
     }
     const std::string_view type = anyTypeName(filter.typed_config().type_url());
+    const bool last = i == chain.filters_size() - 1;
+    if (type == rbac_type) {
+      if (last) return invalidField(item, rbac_type + " must come before http_connection_manager or tcp_proxy");
+      Result<network_rbac::RBAC> proto = unpack<network_rbac::RBAC>(filter.typed_config(), config_path);
+      if (!proto) return proto.status();
+      Result<std::optional<Rbac>> rbac = toNetworkRbac(*proto, config_path);
+      if (!rbac) return rbac.status();
+      if (*rbac) out.network_rbac.push_back(std::move(**rbac));
+      continue;
+    }
     if (type != hcm_type && type != tcp_type) {
       return unsupportedField(config_path, "network filter @type " + filter.typed_config().type_url() +
-                                               "; supported: " + hcm_type + ", " + tcp_type);
+                                               "; supported: " + rbac_type + ", " + hcm_type + ", " + tcp_type);
     }
-    if (i != chain.filters_size() - 1) {
-      return invalidField(item, std::string(type) + " must be the last network filter");
-    }
+    if (!last) return invalidField(item, std::string(type) + " must be the last network filter");
     if (type == hcm_type) {
       Result<hcm::HttpConnectionManager> proto = unpack<hcm::HttpConnectionManager>(filter.typed_config(), config_path);
       if (!proto) return proto.status();
@@ -125,20 +136,18 @@ Result<FilterChain> toFilterChain(const listener::FilterChain& proto, std::strin
   if (Status s = onlySupportedFields(proto, path, {"filter_chain_match", "filters", "name", "transport_socket"}); !s) {
     return s.error();
   }
-  if (proto.has_transport_socket()) {
-    // Named here so the TLS messages stay linked and a typed_config naming
-    // them parses; the mTLS work gives them a converter.
-    return unsupportedField(fieldPath(path, "transport_socket"),
-                            "TLS termination (" + DownstreamTlsContext::descriptor()->full_name() +
-                                ") is not implemented yet");
-  }
   FilterChain out;
   out.name = proto.name();
   Result<FilterChainMatch> match =
       toFilterChainMatch(proto.filter_chain_match(), fieldPath(path, "filter_chain_match"));
   if (!match) return match.error();
   out.match = std::move(*match);
-  if (Status s = toNetworkFilter(proto, path, out); !s) return s.error();
+  if (Status s = toNetworkFilters(proto, path, out); !s) return s.error();
+  if (proto.has_transport_socket()) {
+    Result<DownstreamTls> tls = toDownstreamTls(proto.transport_socket(), fieldPath(path, "transport_socket"));
+    if (!tls) return tls.error();
+    out.tls = std::move(*tls);
+  }
   return out;
 }
 

@@ -111,6 +111,105 @@ struct RouteConfiguration {
   bool operator==(const RouteConfiguration&) const = default;
 };
 
+// ---- TLS and authorization ---------------------------------------------------
+
+enum class TlsVersion { kTls12, kTls13 };
+
+// A certificate chain and its private key: a secret by name (SDS over ADS;
+// the name "default" is the proxy's own workload identity, made locally and
+// never sent over the wire), inline PEM, or files the proxy reads itself.
+struct CertificateSource {
+  std::string sds_name;
+  std::string certificate_chain;  // inline PEM
+  std::string private_key;        // inline PEM
+  std::string certificate_chain_file;
+  std::string private_key_file;
+  bool empty() const { return sds_name.empty() && certificate_chain.empty() && certificate_chain_file.empty(); }
+  bool operator==(const CertificateSource&) const = default;
+};
+
+// How a peer's certificate is checked: the roots it must chain to (a secret
+// by name, inline PEM or a file; several roots may be concatenated, as during
+// a CA rotation) and which identities (URI SANs) are accepted. No SAN
+// matcher: any identity the roots vouch for.
+struct CertificateValidation {
+  std::string sds_name;  // the trust bundle's secret ("ROOTCA" in the mesh)
+  std::string trusted_ca;  // inline PEM
+  std::string trusted_ca_file;
+  std::vector<std::string> uri_san_exact;   // e.g. "spiffe://cluster.local/ns/shop/sa/catalog"
+  std::vector<std::string> uri_san_prefix;  // e.g. "spiffe://cluster.local/" (a trust domain)
+  bool operator==(const CertificateValidation&) const = default;
+};
+
+// A cluster's transport_socket (UpstreamTlsContext): TLS originated to every host.
+struct UpstreamTls {
+  CertificateSource certificate;  // empty: no client certificate
+  std::optional<CertificateValidation> validation;  // absent: the server is not verified (refused by the mesh builder)
+  std::string sni;
+  std::vector<std::string> alpn;  // offered, in order
+  TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+  bool operator==(const UpstreamTls&) const = default;
+};
+
+// A filter chain's transport_socket (DownstreamTlsContext): TLS terminated.
+struct DownstreamTls {
+  CertificateSource certificate;  // required
+  std::optional<CertificateValidation> validation;
+  bool require_client_certificate = false;
+  std::vector<std::string> alpn;  // accepted, in server preference order
+  TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+  bool operator==(const DownstreamTls&) const = default;
+};
+
+// An SDS resource (extensions.transport_sockets.tls.v3.Secret): a
+// certificate with its key, or a trust bundle.
+struct Secret {
+  std::string name;
+  std::optional<CertificateSource> tls_certificate;          // inline PEM only
+  std::optional<CertificateValidation> validation_context;   // inline trusted_ca (+ SAN matchers)
+  bool operator==(const Secret&) const = default;
+};
+
+struct StringMatch {
+  enum class Kind { kExact, kPrefix, kSuffix, kContains, kRegex };
+  Kind kind = Kind::kExact;
+  std::string value;
+  bool ignore_case = false;
+  bool operator==(const StringMatch&) const = default;
+};
+
+// One node of an RBAC permission or principal (envoy.config.rbac.v3), the
+// subset Remora evaluates. Leaves: any, destination port, URL path, a header
+// (":method" for methods), the peer's authenticated principal (its URI SAN).
+struct RbacMatch {
+  enum class Kind { kAny, kAnd, kOr, kNot, kDestinationPort, kUrlPath, kHeader, kAuthenticated };
+  Kind kind = Kind::kAny;
+  std::vector<RbacMatch> children;  // kAnd, kOr; kNot has exactly one
+  uint32_t destination_port = 0;
+  StringMatch string_match;  // kUrlPath (path without query), kAuthenticated (principal name)
+  HeaderMatcher header;      // kHeader
+  bool operator==(const RbacMatch&) const = default;
+};
+
+struct RbacPolicy {
+  std::string name;
+  std::vector<RbacMatch> permissions;  // any may match
+  std::vector<RbacMatch> principals;   // any may match
+  bool operator==(const RbacPolicy&) const = default;
+};
+
+// One RBAC filter. ALLOW: a request must match a policy; DENY: it must match
+// none. Several filters run in order (the mesh emits DENY, then ALLOW).
+struct Rbac {
+  enum class Action { kAllow, kDeny };
+  std::string stat_prefix;
+  Action action = Action::kAllow;
+  std::vector<RbacPolicy> policies;
+  bool operator==(const Rbac&) const = default;
+};
+
 // ---- Listeners ------------------------------------------------------------
 
 struct HttpConnectionManager {
@@ -132,6 +231,12 @@ struct HttpConnectionManager {
   uint32_t initial_connection_window_size = 1024 * 1024;
   bool websocket_upgrade = false;  // upgrade_configs: [{upgrade_type: websocket}]
   bool connect_upgrade = false;    // upgrade_configs: [{upgrade_type: CONNECT}]
+  // http_filters envoy.filters.http.rbac, in order, before the router.
+  std::vector<Rbac> rbac;
+  // forward_client_cert_details SANITIZE_SET with set_current_client_cert_details.uri:
+  // x-forwarded-client-cert carries the peer's URI SAN to the app; otherwise
+  // (SANITIZE, the default) any incoming x-forwarded-client-cert is removed.
+  bool forward_client_identity = false;
   bool operator==(const HttpConnectionManager&) const = default;
 };
 
@@ -155,6 +260,11 @@ struct FilterChain {
   std::string name;
   FilterChainMatch match;
   std::variant<HttpConnectionManager, TcpProxy> filter;
+  // transport_socket "tls": TLS is terminated before the filters run.
+  std::optional<DownstreamTls> tls;
+  // network filters envoy.filters.network.rbac before the last filter, in
+  // order: judged once the handshake is done, before any upstream connection.
+  std::vector<Rbac> network_rbac;
   bool operator==(const FilterChain&) const = default;
 };
 
@@ -207,6 +317,7 @@ struct Cluster {
   uint32_t http2_max_concurrent_streams = 100;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   CircuitBreakers circuit_breakers;
+  std::optional<UpstreamTls> tls;  // transport_socket "tls"
   // Config changes are detected by value: equal configs keep their runtime state.
   bool operator==(const Cluster&) const = default;
 };

@@ -13,6 +13,7 @@
 #include "xds/resources/field_path.h"
 #include "xds/resources/listener_converter.h"
 #include "xds/resources/route_converter.h"
+#include "xds/resources/tls_converter.h"
 
 namespace remora::xds::resources {
 
@@ -104,8 +105,7 @@ Result<DecodedResource> decodeSecret(const google::protobuf::Any& any) {
       unpack<envoy::extensions::transport_sockets::tls::v3::Secret>(kType, any);
   if (!proto) return proto.error();
   if (proto->name().empty()) return unnamed(kType, "name");
-  // TODO(mtls): convert into a certificate / trust bundle model.
-  return DecodedResource{proto->name(), Skipped{"secrets arrive with the mTLS issue"}};
+  return finish(kType, proto->name(), toSecret(*proto));
 }
 
 }  // namespace

@@ -54,14 +54,14 @@ struct Skipped {
 
 struct DecodedResource {
   std::string name;  // the resource's xDS name (cluster_name for an assignment)
-  std::variant<Skipped, Listener, RouteConfiguration, Cluster, ClusterLoadAssignment> value;
+  std::variant<Skipped, Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, Secret> value;
 };
 
 // Unpacks `any` (its type_url must be typeUrlOf(type)), converts and validates
 // it. Fails with kInvalidArgument (malformed, wrong type, empty name) or
 // kUnsupported (a field remora-proxy does not implement). Fields unknown to our
-// protos are ignored, as protobuf keeps them aside. A Secret is decoded and
-// Skipped until the mTLS work gives it a model.
+// protos are ignored, as protobuf keeps them aside (except inside RBAC rules,
+// see rbac_converter.h). A Secret decodes to the model's Secret.
 base::Result<DecodedResource> decodeResource(ResourceType type, const google::protobuf::Any& any);
 
 }  // namespace remora::xds::resources

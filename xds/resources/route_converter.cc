@@ -68,6 +68,8 @@ Result<HeaderMatcher> toStringMatch(const matcher::StringMatcher& proto, std::st
   return out;
 }
 
+}  // namespace
+
 Result<HeaderMatcher> toHeaderMatcher(const route::HeaderMatcher& proto, std::string_view path) {
   // Every field of our HeaderMatcher is supported; ranges are not defined at all.
   HeaderMatcher out;
@@ -112,6 +114,8 @@ Result<HeaderMatcher> toHeaderMatcher(const route::HeaderMatcher& proto, std::st
   }
   return invalidField(path, "unknown header match specifier");
 }
+
+namespace {
 
 Result<RouteMatch> toRouteMatch(const route::RouteMatch& proto, std::string_view path) {
   if (Status s = onlySupportedFields(proto, path, {"prefix", "path", "safe_regex", "case_sensitive", "headers"}); !s) {

@@ -19,4 +19,8 @@ namespace remora::xds::resources {
 base::Result<RouteConfiguration> toRouteConfiguration(const envoy::config::route::v3::RouteConfiguration& proto,
                                                       std::string_view path = "");
 
+// One header matcher (a route's, or an RBAC permission's/principal's).
+base::Result<HeaderMatcher> toHeaderMatcher(const envoy::config::route::v3::HeaderMatcher& proto,
+                                            std::string_view path);
+
 }  // namespace remora::xds::resources

@@ -21,6 +21,7 @@ uint32_t localReplyStatus(base::Error reason) {
   switch (reason) {
     case Error::kNoRoute: return 404;
     case Error::kRequestTimeout: return 408;
+    case Error::kRbacDenied: return 403;
     case Error::kBodyTooLarge: return 413;
     case Error::kHeadersTooLarge: return 431;
     case Error::kProtocol:
@@ -199,6 +200,8 @@ void ActiveStream::readDisableDownstream(bool disable) {
 
 Protocol ActiveStream::protocol() const { return manager_.protocol(); }
 const net::Address& ActiveStream::remoteAddress() const { return manager_.connection().remoteAddress(); }
+const net::Address& ActiveStream::localAddress() const { return manager_.connection().localAddress(); }
+std::string_view ActiveStream::peerIdentity() const { return manager_.connection().peerIdentity(); }
 net::Dispatcher& ActiveStream::dispatcher() { return manager_.connection().dispatcher(); }
 
 void ActiveStream::abort(std::string_view reason) {

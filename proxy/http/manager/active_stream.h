@@ -41,6 +41,8 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   bool responseStarted() const override { return response_started_; }
   Protocol protocol() const override;
   const net::Address& remoteAddress() const override;
+  const net::Address& localAddress() const override;
+  std::string_view peerIdentity() const override;
   net::Dispatcher& dispatcher() override;
 
   // The connection closed or is draining under this stream.

@@ -40,6 +40,11 @@ class DownstreamStream {
   virtual bool responseStarted() const = 0;
   virtual Protocol protocol() const = 0;
   virtual const net::Address& remoteAddress() const = 0;
+  // The downstream connection's local address (its port is the destination
+  // port authorization policies match on).
+  virtual const net::Address& localAddress() const { return remoteAddress(); }
+  // The caller's verified identity (its SPIFFE ID) when it came over mTLS; "".
+  virtual std::string_view peerIdentity() const { return {}; }
   virtual net::Dispatcher& dispatcher() = 0;
 };
 

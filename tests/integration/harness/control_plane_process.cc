@@ -41,6 +41,7 @@ base::Status ControlPlaneProcess::launch() {
                                    "--api-address",         "127.0.0.1:0", "--xds-address",
                                    "127.0.0.1:0",           "--api-address-path", api_file,
                                    "--xds-address-path",    xds_file};
+  if (options_.insecure) args.push_back("--insecure");
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   auto process = Process::start(ProcessOptions{std::move(args), {}, dir_.path(), "remora-cp-" + std::to_string(runs_)});
   if (!process) return process.error();

@@ -26,6 +26,9 @@ namespace remora::harness {
 struct ControlPlaneOptions {
   // Appended after the standard flags (e.g. {"--endpoint-grace-period", "1s"}).
   std::vector<std::string> extra_args;
+  // Adds --insecure (plaintext xDS, no CA): what the tests written before
+  // the mesh CA expect. Tests of the CA and mTLS set it false.
+  bool insecure = true;
   std::chrono::milliseconds start_timeout = std::chrono::seconds(15);
 };
 
@@ -43,6 +46,8 @@ class ControlPlaneProcess {
   // "http://127.0.0.1:port": what remoractl's --server takes.
   std::string apiUrl() const { return "http://" + api_address_; }
   const std::string& dataDir() const { return data_dir_; }
+  // <data-dir>/ca/bundle.pem: the mesh's trust bundle (secure mode only).
+  std::string trustBundlePath() const { return data_dir_ + "/ca/bundle.pem"; }
 
   // A request to the JSON API (body sent as application/json when not empty).
   base::Result<HttpResponse> api(std::string_view method, std::string_view path, std::string body = "");

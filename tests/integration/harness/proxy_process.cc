@@ -75,6 +75,24 @@ static_resources:
 )";
 }
 
+std::string secureAdsBootstrap(uint16_t xds_port, std::string_view node_yaml, const std::string& root_file,
+                               bool delta) {
+  return adsBootstrap(xds_port, node_yaml, delta) + R"(    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        common_tls_context:
+          alpn_protocols: [h2]
+          tls_certificate_sds_secret_configs: [{name: default, sds_config: {ads: {}}}]
+          combined_validation_context:
+            default_validation_context:
+              trusted_ca: {filename: )" + root_file + R"(}
+              match_typed_subject_alt_names:
+              - {san_type: URI, matcher: {exact: "spiffe://cluster.local/ns/remora-system/sa/remora-cp"}}
+            validation_context_sds_secret_config: {name: ROOTCA, sds_config: {ads: {}}}
+)";
+}
+
 base::Result<std::unique_ptr<ProxyProcess>> ProxyProcess::start(ProxyOptions options) {
   TempDir dir("remora-proxy");
   const std::string config = dir.file("bootstrap.yaml");

@@ -47,6 +47,13 @@ struct ProxyOptions {
 std::string adsBootstrap(uint16_t xds_port, std::string_view node_yaml, bool delta = false,
                          std::string_view static_listeners_yaml = "");
 
+// The same against a secure remora-cp: the ADS cluster speaks mTLS with the
+// workload certificate (secret "default", bought with --token-file) and
+// verifies remora-cp against `root_file` (remora-cp's <data-dir>/ca/bundle.pem)
+// plus the ROOTCA secret it sends.
+std::string secureAdsBootstrap(uint16_t xds_port, std::string_view node_yaml, const std::string& root_file,
+                               bool delta = false);
+
 class ProxyProcess {
  public:
   static base::Result<std::unique_ptr<ProxyProcess>> start(ProxyOptions options);

@@ -145,16 +145,14 @@ TEST_CASE("validate names the line of malformed YAML", "[integration][proxy][val
 
 TEST_CASE("validate refuses a supported-in-Envoy but unsupported field by name", "[integration][proxy][validate]") {
   harness::TempDir dir;
-  // A TLS transport socket on a filter chain: in the protos, refused by Remora.
+  // freebind on a listener: in Envoy's protos, refused by Remora.
   std::string listener = goodListener();
-  const std::string marker = "  - filters:\n";
+  const std::string marker = "  filter_chains:\n";
   const size_t at = listener.find(marker);
   REQUIRE(at != std::string::npos);
-  listener.replace(at, marker.size(),
-                   "  - transport_socket:\n      name: envoy.transport_sockets.tls\n    filters:\n");
+  listener.replace(at, marker.size(), "  freebind: true\n  filter_chains:\n");
   auto r = validateYaml(dir, itest::bootstrapYaml({listener}, {goodCluster()}));
-  checkRejected(r, {"bad.yaml", "static_resources.listeners[0].filter_chains[0].transport_socket",
-                    "not supported by remora-proxy"});
+  checkRejected(r, {"bad.yaml", "static_resources.listeners[0].freebind", "not supported by remora-proxy"});
 }
 
 TEST_CASE("remora-proxy --config with a bad file exits non-zero at once without listening",

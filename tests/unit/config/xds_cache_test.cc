@@ -10,6 +10,9 @@
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
+#include "tests/support/pki/test_pki.h"
 
 using remora::base::Error;
 using remora::base::Status;
@@ -98,7 +101,7 @@ struct Fixture {
           published.push_back(s);
           return {};
         },
-        [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1000)); });
+        [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1000)); }, tls);
     mux = std::make_unique<AdsMux>(AdsMux::Mode::kStateOfTheWorld, envoy::config::core::v3::Node{}, *cache);
     cache->attach(*mux);
     mux->onStreamStarted();
@@ -110,6 +113,7 @@ struct Fixture {
   const Snapshot& last() const { return *published.back(); }
 
   std::shared_ptr<const res::Bootstrap> bootstrap;
+  remora::config::TlsRegistry tls;  // before the cache, which refers to it
   std::unique_ptr<XdsCache> cache;
   std::unique_ptr<AdsMux> mux;
   std::vector<std::shared_ptr<const Snapshot>> published;
@@ -237,4 +241,76 @@ TEST_CASE("delta updates add and remove resources by name", "[config][xds]") {
   auto s = f.cache->onUpdate(kCds, {{"c", "v", &a}}, {}, false, "s3");
   REQUIRE_FALSE(s);
   CHECK_THAT(s.message(), Catch::Contains("names must match"));
+}
+
+namespace {
+
+// A cluster that originates mTLS with the workload certificate and verifies
+// its peer against the ROOTCA secret (what remora-cp sends).
+google::protobuf::Any meshCluster(const std::string& name) {
+  (void)envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext::descriptor();
+  return pack<envoy::config::cluster::v3::Cluster>(
+      R"({"name":")" + name + R"(","type":"EDS","connectTimeout":"1s","edsClusterConfig":{"edsConfig":{"ads":{}}},
+          "transportSocket":{"name":"envoy.transport_sockets.tls","typedConfig":{
+            "@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "commonTlsContext":{
+              "tlsCertificateSdsSecretConfigs":[{"name":"default","sdsConfig":{"ads":{}}}],
+              "combinedValidationContext":{
+                "defaultValidationContext":{"matchTypedSubjectAltNames":[{"sanType":"URI","matcher":{"exact":"spiffe://cluster.local/ns/a/sa/b"}}]},
+                "validationContextSdsSecretConfig":{"name":"ROOTCA","sdsConfig":{"ads":{}}}}}}}})");
+}
+
+google::protobuf::Any rootSecret(const std::string& name, const std::string& pem) {
+  envoy::extensions::transport_sockets::tls::v3::Secret secret;
+  secret.set_name(name);
+  secret.mutable_validation_context()->mutable_trusted_ca()->set_inline_string(pem);
+  google::protobuf::Any any;
+  any.PackFrom(secret);
+  return any;
+}
+
+}  // namespace
+
+TEST_CASE("secrets a cluster names are subscribed over ADS and fill its TLS context when they arrive",
+          "[config][xds][tls]") {
+  Fixture f;
+  const auto root = remora::testing::pki::makeRoot("mesh");
+  const auto workload = remora::testing::pki::issue(root, "spiffe://cluster.local/ns/a/sa/me");
+  REQUIRE(f.tls.setSecret("default", {workload.certificate_chain_pem, workload.private_key_pem, ""}));
+  auto c = meshCluster("reviews");
+  REQUIRE(f.update(kLds, {}));
+  REQUIRE(f.update(kCds, {c}));
+  REQUIRE(f.update(kEds, {endpoints("reviews", {9080})}));
+  REQUIRE(f.last().cluster_tls.count("reviews") == 1);
+  const auto& settings = *f.last().cluster_tls.at("reviews");
+  CHECK(settings.validation.exact == std::vector<std::string>{"spiffe://cluster.local/ns/a/sa/b"});
+  // Only ROOTCA goes over the wire: "default" is the proxy's own.
+  const auto* secrets = f.mux->state(res::kSecretTypeUrl);
+  REQUIRE(secrets != nullptr);
+  CHECK(secrets->names == std::set<std::string>{"ROOTCA"});
+  CHECK(settings.slot->current() == nullptr);
+  CHECK_THAT(f.cache->waitingFor(), Catch::Contains("ROOTCA"));
+
+  REQUIRE(f.update(res::kSecretTypeUrl, {rootSecret("ROOTCA", root.certificate_pem)}));
+  auto context = settings.slot->current();
+  REQUIRE(context != nullptr);
+  CHECK(context->identity() == "spiffe://cluster.local/ns/a/sa/me");
+  CHECK(f.cache->waitingFor().find("ROOTCA") == std::string::npos);
+
+  SECTION("a rotated bundle swaps the context in place, keeping the snapshot's settings") {
+    const auto next_root = remora::testing::pki::makeRoot("next");
+    REQUIRE(f.update(res::kSecretTypeUrl, {rootSecret("ROOTCA", root.certificate_pem + next_root.certificate_pem)}, "2"));
+    CHECK(settings.slot->current() != context);
+    CHECK(f.last().cluster_tls.at("reviews").get() == &settings);
+  }
+  SECTION("a secret named like the workload certificate is refused") {
+    auto s = f.update(res::kSecretTypeUrl, {rootSecret("default", root.certificate_pem)}, "2");
+    REQUIRE_FALSE(s);
+    CHECK_THAT(s.message(), Catch::Contains("never received over xDS"));
+  }
+  SECTION("a bundle that is not PEM is refused and the old one stays") {
+    auto s = f.update(res::kSecretTypeUrl, {rootSecret("ROOTCA", "not a certificate")}, "2");
+    REQUIRE_FALSE(s);
+    CHECK(settings.slot->current() == context);
+  }
 }

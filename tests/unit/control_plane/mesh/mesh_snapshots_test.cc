@@ -43,9 +43,9 @@ Contents ofSnapshot(const xds::server::ResourceSnapshot& snapshot) {
   return out;
 }
 
-Contents ofReference(const MeshState& state, const ProxyIdentity& proxy) {
+Contents ofReference(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {}) {
   Contents out;
-  const ProxyResources reference = buildForProxy(state, proxy);
+  const ProxyResources reference = buildForProxy(state, proxy, security);
   for (const auto& [type, bodies] : reference.resources) {
     for (const auto& body : bodies) out[{type, xds::server::resourceName(body).value()}] = body.value();
   }
@@ -81,6 +81,28 @@ TEST_CASE("every proxy gets exactly what buildForProxy builds for it", "[cp][mes
     REQUIRE(built);
     CHECK(ofSnapshot(*built->snapshot) == ofReference(*state, proxy));
   }
+}
+
+TEST_CASE("with mTLS on, every proxy still gets exactly what buildForProxy builds, ROOTCA included", "[cp][mesh]") {
+  MeshState mesh = smallMesh();
+  applyObject(mesh, R"({"kind":"AuthorizationPolicy","metadata":{"name":"callers"},"spec":{"service":"reviews",
+                   "allow":[{"principals":["default/web"]}],"deny":[{"paths":["/admin*"]}]}})");
+  auto state = std::make_shared<const MeshState>(std::move(mesh));
+  const MeshSecurity security{true, "mesh.test", "-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n"};
+  MeshSnapshots snapshots(state, nullptr, security);
+  CHECK(snapshots.security() == security);
+  for (const ProxyIdentity& proxy : {sidecar("web", {8080}), sidecar("reviews", {9080}), sidecar("db", {5432}, "data")}) {
+    INFO("proxy " << proxy.service << " in " << proxy.namespace_);
+    auto built = snapshots.forProxy(proxy);
+    REQUIRE(built);
+    CHECK(ofSnapshot(*built->snapshot) == ofReference(*state, proxy, security));
+    CHECK(built->snapshot->find(res::kSecretTypeUrl, "ROOTCA") != nullptr);
+  }
+  // Off, there is no secret at all.
+  MeshSnapshots plaintext(state, nullptr);
+  auto built = plaintext.forProxy(sidecar("web", {8080}));
+  REQUIRE(built);
+  CHECK(built->snapshot->count(res::kSecretTypeUrl) == 0);
 }
 
 TEST_CASE("sidecars get no API listeners, gRPC clients do", "[cp][mesh]") {

@@ -18,7 +18,7 @@ TEST_CASE("the proxy identity is read from the node metadata", "[mesh][identity]
       R"({"id":"web-1","metadata":{"REMORA_SERVICE":"web","REMORA_NAMESPACE":"shop","POD_IP":"10.0.0.5",
           "APP_PORTS":"8080, 9090"}})"));
   REQUIRE(identity.has_value());
-  CHECK(*identity == ProxyIdentity{"web", "shop", "10.0.0.5", {8080, 9090}});
+  CHECK(*identity == ProxyIdentity{"web", "shop", "web", "10.0.0.5", {8080, 9090}});
 }
 
 TEST_CASE("labels, locality, listener addresses and the user agent shape the identity", "[mesh][identity]") {

@@ -58,7 +58,7 @@ MeshState realisticMesh() {
   return state;
 }
 
-const ProxyIdentity kProductpage{"productpage", "default", "10.0.0.1", {9080}};
+const ProxyIdentity kProductpage{"productpage", "default", "productpage", "10.0.0.1", {9080}};
 
 template <typename T>
 T unpackAs(const google::protobuf::Any& any) {
@@ -91,7 +91,7 @@ const T& modelOf(const std::map<std::string, res::DecodedResource>& decoded, con
 
 TEST_CASE("every resource built for a realistic mesh passes the proxy's own validation", "[mesh][builder]") {
   const MeshState state = realisticMesh();
-  const ProxyIdentity proxies[] = {kProductpage, {"ratings", "shop", "10.0.3.1", {50051}}, {}};
+  const ProxyIdentity proxies[] = {kProductpage, {"ratings", "shop", "ratings", "10.0.3.1", {50051}}, {}};
   for (const ProxyIdentity& proxy : proxies) {
     const ProxyResources out = buildForProxy(state, proxy);
     for (auto type : {res::ResourceType::kListener, res::ResourceType::kRouteConfiguration,

@@ -170,8 +170,37 @@ TEST_CASE("AuthorizationPolicy failures name their field", "[mesh][validation]")
   };
   CHECK_THAT(failureOf(policy(R"([{"principals":["default/web","spiffe://td/ns/default/web"]}])")),
              Catch::StartsWith("spec.allow[0].principals[1]: \"spiffe://td/ns/default/web\" is not a SPIFFE ID"));
-  CHECK(failureOf(policy(R"([{"principals":[]}])")) == "spec.allow[0].principals: at least one principal is required");
+  // An empty rule matches every request; a policy without rules admits nobody.
+  CHECK(policy(R"([{"principals":[]}])").has_value());
   CHECK(policy("[]").has_value());
+  CHECK(failureOf(policy(R"([{"namespaces":["Shop"]}])")) ==
+        "spec.allow[0].namespaces[0]: must be a DNS-1123 label (a namespace)");
+  CHECK(failureOf(policy(R"([{"trustDomains":["Example.COM"]}])")) ==
+        "spec.allow[0].trust_domains[0]: \"Example.COM\" is not a trust domain (lower-case letters, digits, '.', "
+        "'-' and '_')");
+  CHECK(failureOf(policy(R"([{"ports":[0]}])")) == "spec.allow[0].ports[0]: must be 1..65535");
+  CHECK(failureOf(policy(R"([{"paths":["/a*b"]}])")) ==
+        "spec.allow[0].paths[0]: \"/a*b\" must be \"/exact\" or \"/prefix*\" (a '*' only at the end)");
+  CHECK(failureOf(policy(R"([{"paths":["api"]}])")) ==
+        "spec.allow[0].paths[0]: \"api\" must be \"/exact\" or \"/prefix*\" (a '*' only at the end)");
+  CHECK(failureOf(policy(R"([{"methods":["get"]}])")) ==
+        "spec.allow[0].methods[0]: \"get\" is not an upper-case HTTP method (GET, POST, ...)");
+  CHECK(policy(R"([{"principals":["shop/web"],"namespaces":["ops"],"trustDomains":["cluster.local"],
+                    "ports":[9080],"paths":["/api/*","/healthz"],"methods":["GET"]}])")
+            .has_value());
+  auto deny = parseObject(R"({"kind":"AuthorizationPolicy","metadata":{"name":"p"},"spec":{"service":"web",
+      "deny":[{"principals":["nope"]}]}})");
+  CHECK_THAT(failureOf(deny), Catch::StartsWith("spec.deny[0].principals[0]: \"nope\" is not a SPIFFE ID"));
+}
+
+TEST_CASE("a Service's accounts and mTLS mode are checked", "[mesh][validation]") {
+  auto service = [](const std::string& extra) {
+    return parseObject(R"({"kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80}],)" + extra + "}}");
+  };
+  CHECK(service(R"("serviceAccounts":["web","web-canary"],"mtls":"PERMISSIVE")").has_value());
+  CHECK(failureOf(service(R"("serviceAccounts":["Web"])")) ==
+        "spec.service_accounts[0]: must be a DNS-1123 label (a service account)");
+  CHECK(failureOf(service(R"("serviceAccounts":["web","web"])")) == "spec.service_accounts[1]: \"web\" is listed twice");
 }
 
 TEST_CASE("references to a missing service are kNotFound and name the service", "[mesh][validation]") {

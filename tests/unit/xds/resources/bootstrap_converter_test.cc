@@ -254,3 +254,43 @@ TEST_CASE("with ADS, static EDS clusters and RDS listeners are allowed and CDS c
         "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.rds: not supported by remora-proxy "
         "(needs dynamic_resources.ads_config (an ADS stream to fetch it over))");
 }
+
+TEST_CASE("the ADS cluster verifies the control plane with roots it already has", "[xds][resources][bootstrap]") {
+  const std::string path = "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: ";
+  auto xds = [](const std::string& validation) {
+    return R"({"name": "xds_cluster", "http2_protocol_options": {}, "load_assignment": {"endpoints": [{"lb_endpoints":
+        [{"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]},
+        "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+          "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+          "common_tls_context": {"tls_certificate_sds_secret_configs": [{"name": "default"}], )" +
+           validation + "}}}}";
+  };
+  auto ok = toBootstrap(protoFromJson<BootstrapProto>(
+      adsBootstrap(kAdsDynamic, "", xds(R"("validation_context": {"trusted_ca": {"filename": "/etc/remora/root.pem"}})"))));
+  INFO((ok ? std::string() : ok.error().message));
+  REQUIRE(ok);
+  REQUIRE(ok->clusters[0].tls);
+  CHECK(ok->clusters[0].tls->validation->trusted_ca_file == "/etc/remora/root.pem");
+  CHECK(clusterError(xds(R"("validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": {"ads": {}}})")) ==
+        path + "cluster \"xds_cluster\" must not use secret \"ROOTCA\" from ADS alone for its own TLS: also name "
+               "trusted_ca (a file or inline PEM) to verify the control plane with until it arrives");
+  // With roots of its own beside the secret, the stream can start and later
+  // trust a rotated bundle.
+  auto combined = toBootstrap(protoFromJson<BootstrapProto>(adsBootstrap(
+      kAdsDynamic, "",
+      xds(R"("combined_validation_context": {"default_validation_context": {"trusted_ca": {"filename": "/r.pem"}},
+             "validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": {"ads": {}}}})"))));
+  INFO((combined ? std::string() : combined.error().message));
+  CHECK(combined);
+}
+
+TEST_CASE("without ADS, a TLS context may not wait for a secret over ADS", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(R"({"static_resources": {"clusters": [{"name": "c",
+      "transport_socket": {"typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        "common_tls_context": {"validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": {"ads": {}}}}}}}]}})"));
+  REQUIRE_FALSE(b);
+  CHECK(b.error().message ==
+        "static_resources.clusters[0].transport_socket: not supported by remora-proxy (secret \"ROOTCA\" needs "
+        "dynamic_resources.ads_config (an ADS stream to fetch it over))");
+}

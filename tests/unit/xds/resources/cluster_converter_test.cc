@@ -126,12 +126,34 @@ TEST_CASE("outlier detection, health checks and TLS are refused until implemente
         "cs[0].health_checks: not supported by remora-proxy");
   auto tls = toCluster(protoFromJson<ClusterProto>(cluster(R"("transport_socket": {"name": "envoy.transport_sockets.tls",
       "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-      "sni": "b.svc", "common_tls_context": {"alpn_protocols": ["h2"]}}})")), "cs[0]");
+      "sni": "b.svc", "common_tls_context": {"alpn_protocols": ["h2"], "tls_params": {"cipher_suites": ["x"]}}}})")),
+                       "cs[0]");
   REQUIRE_FALSE(tls);
   CHECK(tls.error().code == Error::kUnsupported);
   CHECK(tls.error().message ==
-        "cs[0].transport_socket: not supported by remora-proxy (TLS to upstreams "
-        "(envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext) is not implemented yet)");
+        "cs[0].transport_socket.typed_config.common_tls_context.tls_params.cipher_suites: not supported by "
+        "remora-proxy");
+}
+
+TEST_CASE("a cluster's TLS transport socket becomes the model's UpstreamTls", "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(cluster(R"("transport_socket": {"name": "envoy.transport_sockets.tls",
+      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+      "sni": "outbound|80||b.svc", "common_tls_context": {"alpn_protocols": ["h2"],
+        "tls_certificate_sds_secret_configs": [{"name": "default"}],
+        "combined_validation_context": {
+          "default_validation_context": {"match_typed_subject_alt_names": [
+            {"san_type": "URI", "matcher": {"exact": "spiffe://cluster.local/ns/shop/sa/b"}}]},
+          "validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": {"ads": {}}}}}}})")));
+  REQUIRE(c);
+  REQUIRE(c->tls);
+  CHECK(c->tls->sni == "outbound|80||b.svc");
+  CHECK(c->tls->alpn == std::vector<std::string>{"h2"});
+  CHECK(c->tls->certificate.sds_name == "default");
+  REQUIRE(c->tls->validation);
+  CHECK(c->tls->validation->sds_name == "ROOTCA");
+  CHECK(c->tls->validation->uri_san_exact == std::vector<std::string>{"spiffe://cluster.local/ns/shop/sa/b"});
+  CHECK(c->tls->min_version == TlsVersion::kTls12);
+  CHECK(toCluster(protoFromJson<ClusterProto>(cluster("")))->tls == std::nullopt);
 }
 
 TEST_CASE("endpoint metadata and locality weights are accepted, priorities are refused",

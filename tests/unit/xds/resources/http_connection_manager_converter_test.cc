@@ -107,3 +107,59 @@ TEST_CASE("connection manager options Remora does not implement are refused", "[
   REQUIRE_FALSE(h1);
   CHECK(h1.error().message == "tc.http_protocol_options.accept_http_10: not supported by remora-proxy");
 }
+
+TEST_CASE("HTTP RBAC filters before the router become the manager's rbac chain", "[xds][resources][hcm]") {
+  const std::string deny = R"({"name": "envoy.filters.http.rbac", "typed_config": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+      "rules": {"action": "DENY", "policies": {"no-admin": {"permissions": [{"url_path": {"path": {"prefix": "/admin"}}}],
+        "principals": [{"any": true}]}}}}})";
+  const std::string allow = R"({"name": "envoy.filters.http.rbac", "typed_config": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC", "rules_stat_prefix": "allow.",
+      "rules": {"policies": {"callers": {"permissions": [{"any": true}],
+        "principals": [{"authenticated": {"principal_name": {"prefix": "spiffe://cluster.local/ns/shop/"}}}]}}}}})";
+  const std::string no_rules = R"({"name": "envoy.filters.http.rbac", "typed_config": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"}})";
+  auto manager = toHttpConnectionManager(
+      protoFromJson<HcmProto>(hcm("", "[" + deny + "," + allow + "," + no_rules + "," + kRouter + "]")), "tc");
+  REQUIRE(manager);
+  // A filter without rules enforces nothing (as in Envoy) and is left out.
+  REQUIRE(manager->rbac.size() == 2);
+  CHECK(manager->rbac[0].action == Rbac::Action::kDeny);
+  CHECK(manager->rbac[0].policies[0].name == "no-admin");
+  CHECK(manager->rbac[1].action == Rbac::Action::kAllow);
+  CHECK(manager->rbac[1].stat_prefix == "allow.");
+
+  auto after = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", std::string("[") + kRouter + "," + deny + "]")), "tc");
+  REQUIRE_FALSE(after);
+  CHECK(after.error().message == "tc.http_filters[0]: envoy.filters.http.router must be the last HTTP filter");
+
+  auto shadow = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("", R"([{"name": "envoy.filters.http.rbac",
+      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+      "shadow_rules": {}}},)" + std::string(kRouter) + "]")), "tc");
+  REQUIRE_FALSE(shadow);
+  CHECK(shadow.error().code == Error::kUnsupported);
+  CHECK(shadow.error().message == "tc.http_filters[0].typed_config.shadow_rules: not supported by remora-proxy");
+}
+
+TEST_CASE("the peer identity reaches the app only with SANITIZE_SET and uri", "[xds][resources][hcm]") {
+  auto plain = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("")), "tc");
+  REQUIRE(plain);
+  CHECK_FALSE(plain->forward_client_identity);
+  auto set = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(
+      R"("forward_client_cert_details": "SANITIZE_SET", "set_current_client_cert_details": {"uri": true})")), "tc");
+  REQUIRE(set);
+  CHECK(set->forward_client_identity);
+
+  auto forward = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(R"("forward_client_cert_details": "APPEND_FORWARD")")), "tc");
+  REQUIRE_FALSE(forward);
+  CHECK(forward.error().message ==
+        "tc.forward_client_cert_details: not supported by remora-proxy (APPEND_FORWARD; supported: SANITIZE, "
+        "SANITIZE_SET)");
+  auto subject = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(
+      R"("forward_client_cert_details": "SANITIZE_SET", "set_current_client_cert_details": {"uri": true, "cert": true})")), "tc");
+  REQUIRE_FALSE(subject);
+  CHECK(subject.error().message == "tc.set_current_client_cert_details.cert: not supported by remora-proxy");
+  auto no_uri = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(R"("forward_client_cert_details": "SANITIZE_SET")")), "tc");
+  REQUIRE_FALSE(no_uri);
+  CHECK(no_uri.error().message == "tc.set_current_client_cert_details.uri: must be true with SANITIZE_SET");
+}

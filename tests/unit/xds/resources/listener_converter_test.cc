@@ -74,22 +74,49 @@ TEST_CASE("a network filter of another @type is refused naming it", "[xds][resou
                                "filter @type type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"));
 }
 
-TEST_CASE("TLS on a filter chain is not supported yet", "[xds][resources][listener]") {
-  auto l = toListener(protoFromJson<ListenerProto>(listener(
-      std::string(R"([{"transport_socket": {"name": "envoy.transport_sockets.tls"}, "filters": [)") + kTcp + "]}]")));
-  REQUIRE_FALSE(l);
-  CHECK(l.error().code == Error::kUnsupported);
-  CHECK(l.error().message ==
-        "filter_chains[0].transport_socket: not supported by remora-proxy (TLS termination "
-        "(envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext) is not implemented yet)");
-  // A DownstreamTlsContext @type resolves (the TLS protos are linked), so the
-  // user sees the refusal above rather than a JSON "unknown type" error.
-  auto typed = toListener(protoFromJson<ListenerProto>(listener(std::string(R"([{"transport_socket": {
+TEST_CASE("a filter chain's TLS transport socket becomes the model's DownstreamTls", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(listener(std::string(R"([{"transport_socket": {
       "name": "envoy.transport_sockets.tls", "typed_config": {
       "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-      "require_client_certificate": true}}, "filters": [)") + kTcp + "]}]")));
-  REQUIRE_FALSE(typed);
-  CHECK_THAT(typed.error().message, Catch::StartsWith("filter_chains[0].transport_socket: not supported"));
+      "require_client_certificate": true, "common_tls_context": {
+        "tls_certificate_sds_secret_configs": [{"name": "default"}],
+        "combined_validation_context": {
+          "default_validation_context": {"match_typed_subject_alt_names": [
+            {"san_type": "URI", "matcher": {"prefix": "spiffe://cluster.local/"}}]},
+          "validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": {"ads": {}}}}}}},
+      "filters": [)") + kTcp + "]}]")));
+  REQUIRE(l);
+  const FilterChain& chain = l->filter_chains[0];
+  REQUIRE(chain.tls);
+  CHECK(chain.tls->require_client_certificate);
+  CHECK(chain.tls->certificate.sds_name == "default");
+  REQUIRE(chain.tls->validation);
+  CHECK(chain.tls->validation->uri_san_prefix == std::vector<std::string>{"spiffe://cluster.local/"});
+
+  // Without a name the transport socket is still known by its @type; without
+  // typed_config it is not known at all.
+  auto bare = toListener(protoFromJson<ListenerProto>(listener(
+      std::string(R"([{"transport_socket": {"name": "envoy.transport_sockets.tls"}, "filters": [)") + kTcp + "]}]")));
+  REQUIRE_FALSE(bare);
+  CHECK(bare.error().message == "filter_chains[0].transport_socket.typed_config: is required");
+}
+
+TEST_CASE("network RBAC filters run before the terminal filter", "[xds][resources][listener]") {
+  const std::string rbac = R"({"name": "envoy.filters.network.rbac", "typed_config": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC", "stat_prefix": "in",
+      "rules": {"action": "DENY", "policies": {"p": {"permissions": [{"any": true}],
+        "principals": [{"authenticated": {"principal_name": {"exact": "spiffe://td/ns/a/sa/b"}}}]}}}}})";
+  auto l = toListener(protoFromJson<ListenerProto>(listener("[{\"filters\": [" + rbac + ", " + kTcp + "]}]")));
+  REQUIRE(l);
+  REQUIRE(l->filter_chains[0].network_rbac.size() == 1);
+  CHECK(l->filter_chains[0].network_rbac[0].action == Rbac::Action::kDeny);
+  CHECK(l->filter_chains[0].network_rbac[0].stat_prefix == "in");
+
+  auto after = toListener(protoFromJson<ListenerProto>(listener("[{\"filters\": [" + std::string(kTcp) + ", " + rbac + "]}]")));
+  REQUIRE_FALSE(after);
+  CHECK(after.error().message ==
+        "filter_chains[0].filters[0]: envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy must be the last "
+        "network filter");
 }
 
 TEST_CASE("an unknown listener filter is refused", "[xds][resources][listener]") {

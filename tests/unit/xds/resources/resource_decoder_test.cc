@@ -121,11 +121,20 @@ TEST_CASE("each resource type decodes into its model value", "[xds][resources][d
   CHECK(cla.endpoints[0].health == HealthStatus::kHealthy);
   CHECK(cla.endpoints[1].address == SocketAddress{"::1", 81});
 
-  DecodedResource secret = decodeOk<SecretProto>(
-      ResourceType::kSecret, R"({"name": "default", "tls_certificate": {"certificate_chain": {"inline_string": "x"}}})");
-  CHECK(secret.name == "default");
-  REQUIRE(std::holds_alternative<Skipped>(secret.value));
-  CHECK(std::get<Skipped>(secret.value).reason == "secrets arrive with the mTLS issue");
+  DecodedResource secret = decodeOk<SecretProto>(ResourceType::kSecret, R"({"name": "ROOTCA", "validation_context": {
+      "trusted_ca": {"inline_string": "-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n"}}})");
+  CHECK(secret.name == "ROOTCA");
+  REQUIRE(std::holds_alternative<Secret>(secret.value));
+  const Secret& bundle = std::get<Secret>(secret.value);
+  CHECK(bundle.name == "ROOTCA");
+  CHECK_FALSE(bundle.tls_certificate);
+  REQUIRE(bundle.validation_context);
+  CHECK(bundle.validation_context->trusted_ca == "-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n");
+
+  auto bad = decodeResource(ResourceType::kSecret, pack<SecretProto>(
+      R"({"name": "default", "tls_certificate": {"certificate_chain": {"inline_string": "x"}}})"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "Secret 'default': tls_certificate.private_key: is required");
 }
 
 TEST_CASE("an Any of another type than the subscription is an error", "[xds][resources][decoder]") {
