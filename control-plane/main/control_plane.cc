@@ -16,20 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// TODO(mesh-security): call the 3-argument constructor directly once
-// MeshSnapshots takes MeshSecurity (helper X is adding it); until then the
-// 2-argument one builds the plaintext mesh.
-template <typename Snapshots = mesh::MeshSnapshots>
-std::shared_ptr<Snapshots> makeSnapshots(std::shared_ptr<mesh::MeshState> state, const Snapshots* previous,
-                                         mesh::MeshSecurity security) {
-  if constexpr (std::is_constructible_v<Snapshots, std::shared_ptr<const mesh::MeshState>, const Snapshots*,
-                                        mesh::MeshSecurity>) {
-    return std::make_shared<Snapshots>(std::move(state), previous, std::move(security));
-  } else {
-    return std::make_shared<Snapshots>(std::move(state), previous);
-  }
-}
-
 }  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneConfig config)
@@ -255,7 +241,8 @@ void ControlPlane::rebuild() {
   security.enabled = ca_ != nullptr;
   security.trust_domain = config_.security.trust_domain;
   security.trust_bundle_pem = trustBundlePem();
-  auto build = makeSnapshots(std::move(state), previous.get(), std::move(security));
+  security.allow_tls12 = config_.security.mesh_allow_tls12;
+  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get(), std::move(security));
   if (!previous || build->warnings() != previous->warnings()) {
     for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
   }

@@ -46,6 +46,8 @@ struct SecurityConfig {
   std::string ca_cert, ca_key, ca_bundle;  // operator-supplied CA (else generated in <data-dir>/ca)
   std::chrono::seconds cert_ttl = std::chrono::hours(24);
   std::chrono::seconds max_cert_ttl = std::chrono::hours(72);
+  // The lowest TLS version between sidecars (1.3 unless 1.2 is allowed).
+  bool mesh_allow_tls12 = false;
 };
 
 struct ControlPlaneConfig {

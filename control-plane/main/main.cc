@@ -6,7 +6,7 @@
 //             [--endpoint-grace-period 10s] [--push-debounce 100ms] [--log-level L]
 //             [--api-address-path F] [--xds-address-path F]
 //             [--insecure] [--trust-domain TD] [--ca-cert F --ca-key F [--ca-bundle F]]
-//             [--cert-ttl 24h] [--max-cert-ttl 72h]
+//             [--cert-ttl 24h] [--max-cert-ttl 72h] [--mesh-tls-min-version 1.3]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught, before any server thread
@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-cert-ttl", max_cert_ttl, "the longest workload certificate lifetime granted")
       ->capture_default_str();
+  std::string mesh_tls_min = "1.3";
+  app.add_option("--mesh-tls-min-version", mesh_tls_min, "the lowest TLS version sidecars speak to each other")
+      ->check(CLI::IsMember({"1.2", "1.3"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   config.push_debounce = *debounce_value;
   auto cert_ttl_value = remora::cp::parseDuration(cert_ttl);
   if (!cert_ttl_value) return usage("--cert-ttl: " + cert_ttl_value.error().message);
+  config.security.mesh_allow_tls12 = mesh_tls_min == "1.2";
   auto max_cert_ttl_value = remora::cp::parseDuration(max_cert_ttl);
   if (!max_cert_ttl_value) return usage("--max-cert-ttl: " + max_cert_ttl_value.error().message);
   config.security.cert_ttl = std::chrono::duration_cast<std::chrono::seconds>(*cert_ttl_value);

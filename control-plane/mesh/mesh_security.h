@@ -25,6 +25,9 @@ struct MeshSecurity {
   std::string trust_domain = "cluster.local";
   // Every trusted root, PEM, concatenated (two during a CA rotation).
   std::string trust_bundle_pem;
+  // Sidecars speak TLS 1.3 to each other; true lets them fall back to 1.2
+  // (remora-cp --mesh-tls-min-version 1.2).
+  bool allow_tls12 = false;
   bool operator==(const MeshSecurity&) const = default;
 };
 

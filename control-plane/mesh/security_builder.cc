@@ -43,7 +43,9 @@ void setSdsAds(tls::SdsSecretConfig& config, std::string_view name) {
 // Certificate "default" (the proxy's own, made locally: no sds_config) and
 // validation by ROOTCA plus the given URI SAN matchers.
 void setCommon(tls::CommonTlsContext& common, const std::vector<std::string>& san_exact,
-               const std::vector<std::string>& san_prefix, const std::vector<std::string>& alpn) {
+               const std::vector<std::string>& san_prefix, const std::vector<std::string>& alpn,
+               const MeshSecurity& security) {
+  if (!security.allow_tls12) common.mutable_tls_params()->set_tls_minimum_protocol_version(tls::TlsParameters::TLSv1_3);
   common.add_tls_certificate_sds_secret_configs()->set_name(std::string(kWorkloadSecretName));
   tls::CommonTlsContext::CombinedCertificateValidationContext* combined = common.mutable_combined_validation_context();
   setSdsAds(*combined->mutable_validation_context_sds_secret_config(), kRootCaSecretName);
@@ -218,7 +220,7 @@ void addUpstreamTls(const PortPlan& plan, const MeshSecurity& security, envoy::c
   } else if (plan.isHttp()) {
     alpn.push_back("http/1.1");
   }
-  setCommon(*context.mutable_common_tls_context(), accepted, {}, alpn);
+  setCommon(*context.mutable_common_tls_context(), accepted, {}, alpn, security);
   envoy::config::core::v3::TransportSocket* socket = cluster.mutable_transport_socket();
   socket->set_name(std::string(kTlsSocketName));
   socket->mutable_typed_config()->PackFrom(context);
@@ -229,7 +231,7 @@ void setDownstreamTls(bool http, const MeshSecurity& security, envoy::config::li
   context.mutable_require_client_certificate()->set_value(true);
   std::vector<std::string> alpn;
   if (http) alpn = {"h2", "http/1.1"};
-  setCommon(*context.mutable_common_tls_context(), {}, {trustDomainPrefix(security.trust_domain)}, alpn);
+  setCommon(*context.mutable_common_tls_context(), {}, {trustDomainPrefix(security.trust_domain)}, alpn, security);
   envoy::config::core::v3::TransportSocket* socket = chain.mutable_transport_socket();
   socket->set_name(std::string(kTlsSocketName));
   socket->mutable_typed_config()->PackFrom(context);

@@ -177,6 +177,29 @@ TEST_CASE("sidecars get certificates with join tokens and talk to each other ove
     CHECK_FALSE((direct && direct->status == 200));
   }
 
+  SECTION("a PERMISSIVE service also takes plaintext, told apart from mTLS by its first bytes") {
+    const int port = mesh.app->port();
+    applyObjects(*mesh.cp, R"({"items":[{"kind":"Service","metadata":{"name":"reviews"},
+                  "spec":{"mtls":"PERMISSIVE","ports":[{"port":9080,"targetPort":)" + std::to_string(port) +
+                               R"(,"protocol":"HTTP"}]}}]})");
+    const std::string inbound = podIp(2) + ":" + std::to_string(port);
+    bool plaintext = false;
+    const auto end = Clock::now() + 3s;
+    while (!plaintext && Clock::now() < end) {
+      auto r = harness::httpGet(inbound, "/echo", 2s);
+      plaintext = r && r->status == 200;
+      if (!plaintext) std::this_thread::sleep_for(20ms);
+    }
+    CHECK(plaintext);
+    const uint64_t before = sumStats(*mesh.reviews, "remora_tls_handshakes_total", "direction=\"inbound\"");
+    // A fresh caller's connection still arrives over mTLS.
+    auto other = startSidecar(*mesh.cp, mesh.dir, "web-2", "web", createToken(*mesh.cp, "web"));
+    auto other_out = other->listenerAddress("outbound");
+    REQUIRE(other_out);
+    CHECK(askVia(*other_out, "reviews:9080") == 200);
+    CHECK(sumStats(*mesh.reviews, "remora_tls_handshakes_total", "direction=\"inbound\"") > before);
+  }
+
   SECTION("an AuthorizationPolicy that does not list the caller turns its requests into 403 within a second") {
     applyObjects(*mesh.cp, R"({"items":[{"kind":"AuthorizationPolicy","metadata":{"name":"reviews-readers"},
                    "spec":{"service":"reviews","allow":[{"principals":["default/ratings"]}]}}]})");

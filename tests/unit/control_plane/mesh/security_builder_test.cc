@@ -112,6 +112,13 @@ TEST_CASE("outbound clusters verify the callee's service accounts over mTLS", "[
   CHECK(web.tls->validation->uri_san_exact ==
         std::vector<std::string>{"spiffe://mesh.test/ns/shop/sa/web", "spiffe://mesh.test/ns/shop/sa/web-canary"});
   CHECK(web.tls->validation->uri_san_prefix.empty());
+  // Sidecars speak TLS 1.3 to each other unless remora-cp allows 1.2.
+  CHECK(web.tls->min_version == res::TlsVersion::kTls13);
+  MeshSecurity lenient = kSecure;
+  lenient.allow_tls12 = true;
+  const auto relaxed = decodeAll<res::Cluster>(buildForProxy(securedMesh(), sidecar("web", 8080), lenient),
+                                               res::ResourceType::kCluster);
+  CHECK(relaxed.at("outbound|8080||web.shop").tls->min_version == res::TlsVersion::kTls12);
 
   const res::Cluster& api = clusters.at("outbound|9090||api.shop");
   REQUIRE(api.tls);  // PERMISSIVE still receives mTLS from sidecars
@@ -132,6 +139,7 @@ TEST_CASE("a STRICT service's inbound chains require a client certificate", "[cp
   for (const res::FilterChain* chain : {&inbound.filter_chains[0], &*inbound.default_filter_chain}) {
     REQUIRE(chain->tls);
     CHECK(chain->tls->require_client_certificate);
+    CHECK(chain->tls->min_version == res::TlsVersion::kTls13);
     CHECK(chain->tls->certificate.sds_name == "default");
     CHECK(chain->tls->validation->sds_name == "ROOTCA");
     CHECK(chain->tls->validation->uri_san_prefix == std::vector<std::string>{"spiffe://mesh.test/"});
