@@ -157,7 +157,7 @@ void buildInboundClusters(const ProxyIdentity& proxy, const std::vector<const Po
                                        ->mutable_endpoint()
                                        ->mutable_address()
                                        ->mutable_socket_address();
-    address->set_address("127.0.0.1");
+    address->set_address(proxy.app_address);
     address->set_port_value(app_port);
     const PortPlan* plan = planForAppPort(own_ports, app_port);
     if (plan != nullptr && plan->isHttp2()) setHttp2(out);

@@ -81,6 +81,14 @@ Result<ProxyIdentity> proxyIdentityFromNode(const envoy::config::core::v3::Node&
   Result<std::string> pod_ip = stringField(metadata, "POD_IP");
   if (!pod_ip) return pod_ip.error();
   identity.pod_ip = std::move(*pod_ip);
+  Result<std::string> app_address = stringField(metadata, "APP_ADDRESS");
+  if (!app_address) return app_address.error();
+  if (!app_address->empty()) {
+    if (!isIpLiteral(*app_address)) {
+      return invalidAt("node.metadata.APP_ADDRESS", "\"" + *app_address + "\" is not an IP address");
+    }
+    identity.app_address = std::move(*app_address);
+  }
 
   if (auto s = listenAddress(metadata, "OUTBOUND_ADDRESS", identity.outbound_host, identity.outbound_port); !s) {
     return s.error();

@@ -35,6 +35,10 @@ struct ProxyIdentity {
   // API listeners are for gRPC's proxyless clients; a Remora or Envoy sidecar
   // (node.user_agent_name "remora-proxy" or "envoy") does not get them.
   bool api_listeners = true;
+  // APP_ADDRESS: where the local app listens, the inbound clusters' target.
+  // 127.0.0.1 in a pod; another loopback address lets several instances of
+  // one service share a host without interception (the demo does).
+  std::string app_address = "127.0.0.1";
   bool operator==(const ProxyIdentity&) const = default;
 };
 

@@ -2,7 +2,9 @@
 # The demo, at this stage of Remora: remora-proxy in front of two instances
 # of the sample service, spreading requests between them, answering what it
 # cannot route with a reason, and showing its own metrics; then remora-cp
-# configuring a sidecar over xDS, changed by remoractl while traffic flows.
+# with its CA configuring sidecars over xDS: mTLS between them with SPIFFE
+# certificates bought with join tokens, traffic changed by remoractl while it
+# flows, and an authorization policy that refuses a caller with the reason.
 #
 #   examples/demo/run.sh [--keep]     (--keep leaves everything running)
 #
@@ -70,39 +72,67 @@ curl -s -i "http://$proxy/" -H 'host: broken' | tr -d '\r'
 step "The proxy's own metrics (Prometheus format, excerpt)"
 curl -s "http://$admin/stats/prometheus" | grep -E '^remora_(downstream_requests_total|upstream_requests_total|local_replies_total)' || true
 
-step "The control plane: remora-cp (SQLite in $work/cp) and a sidecar it configures over xDS"
+step "The control plane: remora-cp (SQLite and the mesh CA in $work/cp)"
 "$BUILD/control-plane/main/remora-cp" --data-dir "$work/cp" --api-address 127.0.0.1:0 --xds-address 127.0.0.1:0 \
   --api-address-path "$work/cp-api" --xds-address-path "$work/cp-xds" 2>"$work/cp.log" &
 pids+=($!)
 wait_file "$work/cp-api"; wait_file "$work/cp-xds"
 api="http://$(cat "$work/cp-api")"
 xds_port=$(sed 's/.*://' "$work/cp-xds")
-sed -e "s/{{XDS_PORT}}/$xds_port/" examples/demo/sidecar.yaml > "$work/sidecar.yaml"
-"$BUILD/proxy/main/remora-proxy" --config "$work/sidecar.yaml" --admin-address-path "$work/sidecar-admin" \
-  2>"$work/sidecar.log" &
-pids+=($!)
-wait_file "$work/sidecar-admin"
-sidecar_admin=$(cat "$work/sidecar-admin")
-for _ in $(seq 1 100); do curl -sf "http://$sidecar_admin/ready" >/dev/null && break; sleep 0.05; done
-outbound=$(curl -s "http://$sidecar_admin/listeners" | grep -o '"name":"outbound","address":"[^"]*"' | sed 's/.*"address":"//; s/"$//')
-echo "remora-cp API on $api; the sidecar's outbound listener on $outbound"
 remoractl() { "$BUILD/control-plane/cli/remoractl" --server "$api" "$@"; }
+remoractl ca status
 
-step "remoractl apply: the catalog service and its two instances (v1, v2)"
-sed -e "s/{{CATALOG_1}}/$p1/" -e "s/{{CATALOG_2}}/$p2/" examples/demo/mesh.yaml > "$work/mesh.yaml"
+# Two catalog instances on one port number, each on its own loopback address,
+# each with a sidecar on its own "pod IP": what two pods look like on one host.
+step "The catalog service, two instances (v1, v2), each behind its own sidecar"
+catalog_port=$p1
+"$BUILD/examples/apps/echo/remora-echo" --name catalog-v2 --listen "127.0.0.2:$catalog_port" \
+  --port-file "$work/catalog-v2.port" 2>"$work/catalog-v2.log" &
+pids+=($!)
+wait_file "$work/catalog-v2.port"
+sed -e "s/{{CATALOG_PORT}}/$catalog_port/" examples/demo/mesh.yaml > "$work/mesh.yaml"
 remoractl apply -f "$work/mesh.yaml"
-sleep 0.5  # one push (100 ms debounce) reaches the sidecar well within this
-remoractl get services
-remoractl get endpoints
 
-step "Through the sidecar: catalog:8080 now resolves, spread over v1 and v2"
+# start_sidecar NAME SERVICE METADATA: buys a certificate with a join token
+# for SERVICE's service account, then starts the sidecar; sets $started_admin.
+start_sidecar() {
+  local name=$1 service=$2 metadata=$3
+  remoractl token create --namespace default --service-account "$service" --ttl 1h > "$work/$name.token" 2>/dev/null
+  sed -e "s|{{NODE_ID}}|$name|" -e "s|{{SERVICE}}|$service|" -e "s|{{METADATA}}|$metadata|" \
+      -e "s|{{XDS_PORT}}|$xds_port|" -e "s|{{ROOT_CA}}|$work/cp/ca/bundle.pem|" \
+      examples/demo/sidecar.yaml > "$work/$name.yaml"
+  "$BUILD/proxy/main/remora-proxy" --config "$work/$name.yaml" --token-file "$work/$name.token" \
+    --admin-address-path "$work/$name-admin" >"$work/$name.out" 2>"$work/$name.log" &
+  pids+=($!)
+  wait_file "$work/$name-admin"
+  started_admin=$(cat "$work/$name-admin")
+  for _ in $(seq 1 200); do curl -sf "http://$started_admin/ready" >/dev/null && return 0; sleep 0.05; done
+  echo "demo: sidecar $name is not ready: $(curl -s "http://$started_admin/ready")" >&2
+}
+start_sidecar catalog-v1 catalog \
+  "{REMORA_SERVICE: catalog, POD_IP: 127.0.1.1, APP_PORTS: '$catalog_port', INBOUND_ADDRESS: '127.0.1.1:$catalog_port', OUTBOUND_ADDRESS: '127.0.0.1:0', APP_ADDRESS: 127.0.0.1, LABELS: {version: v1}}"
+catalog_v1_admin=$started_admin
+start_sidecar catalog-v2 catalog \
+  "{REMORA_SERVICE: catalog, POD_IP: 127.0.1.2, APP_PORTS: '$catalog_port', INBOUND_ADDRESS: '127.0.1.2:$catalog_port', OUTBOUND_ADDRESS: '127.0.0.1:0', APP_ADDRESS: 127.0.0.2, LABELS: {version: v2}}"
+catalog_v2_admin=$started_admin
+
+step "The frontend's sidecar (a client: it calls catalog)"
+start_sidecar frontend frontend "{REMORA_SERVICE: frontend, OUTBOUND_ADDRESS: '127.0.0.1:0', INBOUND_ADDRESS: '127.0.0.1:0'}"
+sidecar_admin=$started_admin
+outbound=$(curl -s "http://$sidecar_admin/listeners" | grep -o '"name":"outbound","address":"[^"]*"' | sed 's/.*"address":"//; s/"$//')
+echo "remora-cp API on $api; the frontend sidecar's outbound listener on $outbound"
+remoractl identity
+
+step "Through the frontend's sidecar: catalog:8080 over mTLS, spread over v1 and v2"
 for _ in 1 2 3 4; do
   curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
 done
+echo "handshakes verified by the catalog sidecars (both ends present SPIFFE certificates):"
+curl -s "http://$catalog_v1_admin/stats" "http://$catalog_v2_admin/stats" | grep 'remora_tls_handshakes_total{direction="inbound"' || true
 
 step "remoractl apply a RouteRule: every request goes to v2"
 remoractl apply -f examples/demo/canary.yaml
-sleep 0.5
+sleep 0.5  # one push (100 ms debounce) reaches the sidecar well within this
 for _ in 1 2 3 4; do
   curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
 done
@@ -113,6 +143,15 @@ sleep 0.5
 for _ in 1 2 3 4; do
   curl -s -D - -o /dev/null "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -i '^x-served-by' || true
 done
+
+step "An AuthorizationPolicy that admits only 'default/checkout': the frontend gets 403, and why"
+printf 'kind: AuthorizationPolicy\nmetadata: {name: catalog-callers}\nspec: {service: catalog, allow: [{principals: [default/checkout]}]}\n' \
+  > "$work/policy.yaml"
+remoractl apply -f "$work/policy.yaml"
+sleep 0.5
+curl -s -i "http://$outbound/" -H 'host: catalog:8080' | tr -d '\r' | grep -iE '^HTTP|^x-remora-error|spiffe' || true
+remoractl delete authorizationpolicy catalog-callers
+sleep 0.5
 
 step "remoractl proxy-status: what each sidecar was sent and ACKed"
 remoractl proxy-status
@@ -129,6 +168,7 @@ What to try next:
   curl -s http://$admin/config_dump          # the running configuration
   $BUILD/control-plane/cli/remoractl --server $api get services -o yaml
   curl -s $api/metrics                       # the control plane's metrics
+  $BUILD/control-plane/cli/remoractl --server $api identity     # workloads and their certificates
 EOT
 if [ "$KEEP" = 1 ]; then
   echo

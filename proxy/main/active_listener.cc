@@ -122,13 +122,39 @@ ActiveListener::~ActiveListener() {
   sessions_.clear();
 }
 
+namespace {
+// Equal but for the RBAC filters (an AuthorizationPolicy change).
+bool sameButAuthorization(const xds::resources::Listener& a, const xds::resources::Listener& b) {
+  xds::resources::Listener x = b;
+  auto strip = [](FilterChain& chain) {
+    chain.network_rbac.clear();
+    if (auto* hcm = std::get_if<HttpConnectionManager>(&chain.filter)) hcm->rbac.clear();
+  };
+  xds::resources::Listener y = a;
+  for (auto* l : {&x, &y}) {
+    for (auto& chain : l->filter_chains) strip(chain);
+    if (l->default_filter_chain) strip(*l->default_filter_chain);
+  }
+  return x == y;
+}
+}  // namespace
+
 void ActiveListener::update(config::ListenerSnapshot snapshot) {
-  if (*snapshot.config == *current_->snapshot.config) {
-    // Same listener, new route tables (RDS): swapped under every connection.
+  if (sameButAuthorization(*snapshot.config, *current_->snapshot.config)) {
+    // Same listener, new route tables (RDS) or new RBAC filters: swapped
+    // under every connection, so the next request (and the next connection)
+    // is judged by them; requests in flight keep what they started with.
     for (size_t i = 0; i < current_->factories.size(); ++i) {
-      if (current_->factories[i] && i < snapshot.route_tables.size() && snapshot.route_tables[i]) {
+      if (!current_->factories[i]) continue;
+      if (i < snapshot.route_tables.size() && snapshot.route_tables[i]) {
         current_->factories[i]->setRoutes(snapshot.route_tables[i]);
       }
+      const auto& chain = i < snapshot.config->filter_chains.size() ? snapshot.config->filter_chains[i]
+                                                                      : *snapshot.config->default_filter_chain;
+      router::HttpSecurity security;
+      if (i < snapshot.http_authz.size()) security.authorizer = snapshot.http_authz[i];
+      security.forward_client_identity = std::get<HttpConnectionManager>(chain.filter).forward_client_identity;
+      current_->factories[i]->setSecurity(std::move(security));
     }
     current_->snapshot = std::move(snapshot);
     return;

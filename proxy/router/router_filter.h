@@ -67,6 +67,9 @@ class RouterFilterFactory : public http::manager::StreamHandlerFactory {
   // New route tables (RDS) for requests that start from now on; requests in
   // flight keep the table they matched against.
   void setRoutes(std::shared_ptr<const RouteTable> routes) { routes_ = std::move(routes); }
+  // New RBAC filters for requests that start from now on: a policy change
+  // applies to the next request, also on connections already open.
+  void setSecurity(HttpSecurity security) { security_ = std::move(security); }
 
  private:
   friend class RouterFilter;

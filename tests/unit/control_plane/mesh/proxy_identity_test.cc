@@ -25,8 +25,9 @@ TEST_CASE("labels, locality, listener addresses and the user agent shape the ide
   auto identity = proxyIdentityFromNode(nodeFromJson(
       R"({"id":"web-1","user_agent_name":"remora-proxy","locality":{"region":"eu","zone":"eu-a"},
           "metadata":{"REMORA_SERVICE":"web","POD_IP":"127.0.0.1","APP_PORTS":"8080","LABELS":{"version":"v2"},
-          "OUTBOUND_ADDRESS":"127.0.0.1:0","INBOUND_ADDRESS":"[::1]:15006"}})"));
+          "OUTBOUND_ADDRESS":"127.0.0.1:0","INBOUND_ADDRESS":"[::1]:15006","APP_ADDRESS":"127.0.0.2"}})"));
   REQUIRE(identity.has_value());
+  CHECK(identity->app_address == "127.0.0.2");
   CHECK(identity->labels == std::map<std::string, std::string>{{"version", "v2"}});
   CHECK(identity->region == "eu");
   CHECK(identity->zone == "eu-a");
@@ -50,6 +51,8 @@ TEST_CASE("bad labels and listener addresses are refused with the field named", 
         "node.metadata.OUTBOUND_ADDRESS: \"localhost\" is not an IP address");
   CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INBOUND_ADDRESS":"127.0.0.1:99999"}})")).error().message ==
         "node.metadata.INBOUND_ADDRESS: \"99999\" is not a port 0..65535");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"APP_ADDRESS":"app.local"}})")).error().message ==
+        "node.metadata.APP_ADDRESS: \"app.local\" is not an IP address");
 }
 
 TEST_CASE("a node without metadata is a client-only proxy in namespace default", "[mesh][identity]") {
