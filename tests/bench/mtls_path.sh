@@ -83,45 +83,14 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/remora-mtls-bench-XXXXXX")"
 ROWS="$WORK/rows.jsonl"
 : > "$ROWS"
-STARTED_PIDS=()
 
 PYTHON="$(command -v /usr/bin/python3 || command -v python3 || true)"
 [ -n "$PYTHON" ] || { echo "mtls_path.sh: python3 is required" >&2; exit 2; }
 helper() { "$PYTHON" "$HERE/bench_helper.py" "$@"; }
 mtls_helper() { "$PYTHON" "$HERE/mtls_helper.py" "$@"; }
 log() { printf '[mtls-bench] %s\n' "$*" >&2; }
-
-# Stops one PID we started: SIGTERM, up to 3 s, then SIGKILL; reaps it.
-stop_pid() {
-  local pid="$1"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 30); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
-  if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_on CPU NAME CMD...: runs CMD pinned to CPU in the background, output
-# to $WORK/NAME.log; sets STARTED_PID. taskset execs CMD, so the PID is CMD's.
-start_on() {
-  local cpu="$1" name="$2"
-  shift 2
-  taskset -c "$cpu" "$@" > "$WORK/$name.log" 2>&1 &
-  STARTED_PID=$!
-  STARTED_PIDS+=("$STARTED_PID")
-}
+# Process tracking, cleanup on exit, CPU pinning: shared by the bench scripts.
+source "$HERE/bench_lib.sh"
 
 # Waits until URL answers "ok" (extra curl arguments after it), up to 10 s,
 # while PID lives.

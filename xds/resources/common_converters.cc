@@ -201,4 +201,39 @@ std::string_view anyTypeName(std::string_view type_url) {
   return slash == std::string_view::npos ? type_url : type_url.substr(slash + 1);
 }
 
+Result<StringMatch> toStringMatch(const envoy::type::matcher::v3::StringMatcher& proto, std::string_view path) {
+  if (Status s = onlySupportedFields(proto, path, {"exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case"});
+      !s) {
+    return s.error();
+  }
+  StringMatch out;
+  out.ignore_case = proto.ignore_case();
+  switch (proto.match_pattern_case()) {
+    case envoy::type::matcher::v3::StringMatcher::kExact:
+      out.kind = StringMatch::Kind::kExact;
+      out.value = proto.exact();
+      return out;
+    case envoy::type::matcher::v3::StringMatcher::kPrefix: out.kind = StringMatch::Kind::kPrefix; out.value = proto.prefix(); break;
+    case envoy::type::matcher::v3::StringMatcher::kSuffix: out.kind = StringMatch::Kind::kSuffix; out.value = proto.suffix(); break;
+    case envoy::type::matcher::v3::StringMatcher::kContains:
+      out.kind = StringMatch::Kind::kContains;
+      out.value = proto.contains();
+      break;
+    case envoy::type::matcher::v3::StringMatcher::kSafeRegex: {
+      if (out.ignore_case) {
+        return invalidField(fieldPath(path, "ignore_case"), "does not apply to safe_regex (use (?i) in the regex)");
+      }
+      Result<std::string> regex = toRegex(proto.safe_regex(), fieldPath(path, "safe_regex"));
+      if (!regex) return regex.error();
+      out.kind = StringMatch::Kind::kRegex;
+      out.value = std::move(*regex);
+      return out;
+    }
+    case envoy::type::matcher::v3::StringMatcher::MATCH_PATTERN_NOT_SET:
+      return invalidField(path, "one of exact, prefix, suffix, safe_regex or contains is required");
+  }
+  if (out.value.empty()) return invalidField(path, "the value to match must not be empty");
+  return out;
+}
+
 }  // namespace remora::xds::resources

@@ -17,6 +17,7 @@
 #include "envoy/config/core/v3/address.pb.h"
 #include "envoy/config/core/v3/base.pb.h"
 #include "envoy/type/matcher/v3/regex.pb.h"
+#include "envoy/type/matcher/v3/string.pb.h"
 #include "xds/base/status.h"
 #include "xds/resources/field_path.h"
 #include "xds/resources/model.h"
@@ -59,6 +60,10 @@ base::Result<std::vector<std::string>> toHeadersToRemove(const google::protobuf:
 
 // A RE2 regex that compiles; returned as written.
 base::Result<std::string> toRegex(const envoy::type::matcher::v3::RegexMatcher& matcher, std::string_view path);
+
+// A StringMatcher (exact, prefix, suffix, contains, safe_regex; ignore_case
+// but not with a regex); the value must not be empty.
+base::Result<StringMatch> toStringMatch(const envoy::type::matcher::v3::StringMatcher& matcher, std::string_view path);
 
 // The "@type" of an Any without its "type.googleapis.com/" prefix.
 std::string_view anyTypeName(std::string_view type_url);

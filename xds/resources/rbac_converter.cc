@@ -38,45 +38,17 @@ Status strict(const google::protobuf::Message& message, std::string_view path,
   return onlySupportedFields(message, path, supported);
 }
 
-Result<StringMatch> toStringMatch(const matcher::StringMatcher& proto, std::string_view path) {
-  if (Status s = strict(proto, path, {"exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case"}); !s) {
-    return s.error();
-  }
-  StringMatch out;
-  out.ignore_case = proto.ignore_case();
-  switch (proto.match_pattern_case()) {
-    case matcher::StringMatcher::kExact:
-      out.kind = StringMatch::Kind::kExact;
-      out.value = proto.exact();
-      return out;
-    case matcher::StringMatcher::kPrefix: out.kind = StringMatch::Kind::kPrefix; out.value = proto.prefix(); break;
-    case matcher::StringMatcher::kSuffix: out.kind = StringMatch::Kind::kSuffix; out.value = proto.suffix(); break;
-    case matcher::StringMatcher::kContains:
-      out.kind = StringMatch::Kind::kContains;
-      out.value = proto.contains();
-      break;
-    case matcher::StringMatcher::kSafeRegex: {
-      if (out.ignore_case) {
-        return invalidField(fieldPath(path, "ignore_case"), "does not apply to safe_regex (use (?i) in the regex)");
-      }
-      Result<std::string> regex = toRegex(proto.safe_regex(), fieldPath(path, "safe_regex"));
-      if (!regex) return regex.error();
-      out.kind = StringMatch::Kind::kRegex;
-      out.value = std::move(*regex);
-      return out;
-    }
-    case matcher::StringMatcher::MATCH_PATTERN_NOT_SET:
-      return invalidField(path, "one of exact, prefix, suffix, safe_regex or contains is required");
-  }
-  if (out.value.empty()) return invalidField(path, "the value to match must not be empty");
-  return out;
+Result<StringMatch> strictStringMatch(const matcher::StringMatcher& proto, std::string_view path) {
+  // An access rule is refused rather than half-read: no unknown fields.
+  if (Status s = noUnknownFields(proto, path); !s) return s.error();
+  return toStringMatch(proto, path);
 }
 
 Result<RbacMatch> toUrlPath(const matcher::PathMatcher& proto, std::string_view path) {
   if (Status s = strict(proto, path, {"path"}); !s) return s.error();
   const std::string string_path = fieldPath(path, "path");
   if (!proto.has_path()) return invalidField(string_path, "is required");
-  Result<StringMatch> match = toStringMatch(proto.path(), string_path);
+  Result<StringMatch> match = strictStringMatch(proto.path(), string_path);
   if (!match) return match.error();
   RbacMatch out;
   out.kind = RbacMatch::Kind::kUrlPath;
@@ -175,7 +147,7 @@ Result<RbacMatch> toPrincipal(const rbac::Principal& proto, std::string_view pat
       out.kind = RbacMatch::Kind::kAuthenticated;
       if (proto.authenticated().has_principal_name()) {
         Result<StringMatch> name =
-            toStringMatch(proto.authenticated().principal_name(), fieldPath(auth_path, "principal_name"));
+            strictStringMatch(proto.authenticated().principal_name(), fieldPath(auth_path, "principal_name"));
         if (!name) return name.error();
         out.string_match = std::move(*name);
       } else {

@@ -33,38 +33,21 @@ std::string lowerAscii(std::string_view in) {
   return out;
 }
 
-Result<HeaderMatcher> toStringMatch(const matcher::StringMatcher& proto, std::string_view path, HeaderMatcher out) {
-  if (Status s = onlySupportedFields(proto, path, {"exact", "prefix", "suffix", "safe_regex", "contains"}); !s) {
-    return s.error();
+// A header's string match: the shared StringMatcher conversion; header
+// values are matched case-sensitively (ignore_case is not supported here).
+Result<HeaderMatcher> toHeaderStringMatch(const matcher::StringMatcher& proto, std::string_view path,
+                                          HeaderMatcher out) {
+  if (proto.ignore_case()) return unsupportedField(fieldPath(path, "ignore_case"), "header values match exactly");
+  Result<StringMatch> match = toStringMatch(proto, path);
+  if (!match) return match.error();
+  switch (match->kind) {
+    case StringMatch::Kind::kExact: out.kind = HeaderMatcher::Kind::kExact; break;
+    case StringMatch::Kind::kPrefix: out.kind = HeaderMatcher::Kind::kPrefix; break;
+    case StringMatch::Kind::kSuffix: out.kind = HeaderMatcher::Kind::kSuffix; break;
+    case StringMatch::Kind::kContains: out.kind = HeaderMatcher::Kind::kContains; break;
+    case StringMatch::Kind::kRegex: out.kind = HeaderMatcher::Kind::kRegex; break;
   }
-  switch (proto.match_pattern_case()) {
-    case matcher::StringMatcher::kExact:
-      out.kind = HeaderMatcher::Kind::kExact;
-      out.value = proto.exact();
-      return out;
-    case matcher::StringMatcher::kPrefix:
-      out.kind = HeaderMatcher::Kind::kPrefix;
-      out.value = proto.prefix();
-      break;
-    case matcher::StringMatcher::kSuffix:
-      out.kind = HeaderMatcher::Kind::kSuffix;
-      out.value = proto.suffix();
-      break;
-    case matcher::StringMatcher::kContains:
-      out.kind = HeaderMatcher::Kind::kContains;
-      out.value = proto.contains();
-      break;
-    case matcher::StringMatcher::kSafeRegex: {
-      Result<std::string> regex = toRegex(proto.safe_regex(), fieldPath(path, "safe_regex"));
-      if (!regex) return regex.error();
-      out.kind = HeaderMatcher::Kind::kRegex;
-      out.value = std::move(*regex);
-      return out;
-    }
-    case matcher::StringMatcher::MATCH_PATTERN_NOT_SET:
-      return invalidField(path, "one of exact, prefix, suffix, safe_regex or contains is required");
-  }
-  if (out.value.empty()) return invalidField(path, "the value to match must not be empty");
+  out.value = std::move(match->value);
   return out;
 }
 
@@ -110,7 +93,7 @@ Result<HeaderMatcher> toHeaderMatcher(const route::HeaderMatcher& proto, std::st
       return out;
     }
     case route::HeaderMatcher::kStringMatch:
-      return toStringMatch(proto.string_match(), fieldPath(path, "string_match"), std::move(out));
+      return toHeaderStringMatch(proto.string_match(), fieldPath(path, "string_match"), std::move(out));
   }
   return invalidField(path, "unknown header match specifier");
 }

@@ -69,18 +69,13 @@ void makeCertificates(const harness::TempDir& dir) {
   }
 }
 
+// The harness's one-listener bootstrap with TLS terminated on its filter chain.
 std::string inboundBootstrap(const harness::TempDir& dir, const std::string& backend_address) {
-  const std::string port = backend_address.substr(backend_address.rfind(':') + 1);
-  return harness::fillTemplate(R"(admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: 0 }
-static_resources:
-  listeners:
-  - name: ingress
-    address:
-      socket_address: { address: 127.0.0.1, port_value: 0 }
-    filter_chains:
-    - transport_socket:
+  std::string yaml = harness::simpleHttpBootstrap(backend_address);
+  const std::string chain = "    - filters:\n";
+  const size_t at = yaml.find(chain);
+  REQUIRE(at != std::string::npos);
+  yaml.replace(at, chain.size(), harness::fillTemplate(R"(    - transport_socket:
         name: envoy.transport_sockets.tls
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
@@ -96,35 +91,9 @@ static_resources:
                 matcher: { prefix: "spiffe://cluster.local/" }
             alpn_protocols: [h2, http/1.1]
       filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            name: local
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: backend }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: backend
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: backend
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: {{port}} }
 )",
-                               {{"dir", dir.path()}, {"port", port}});
+                                                              {{"dir", dir.path()}}));
+  return yaml;
 }
 
 // Every finding of testssl's --jsonfile-pretty output, whatever section it is
