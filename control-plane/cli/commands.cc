@@ -28,16 +28,11 @@ std::string reasonForStatus(int status) {
   }
 }
 
-// Sends and sorts the outcome: the parsed JSON of a 2xx reply, or the exit
-// code with its message already in `output.err`.
-struct Call {
-  int exit_code = kExitOk;
-  JsonValue body;
-};
+}  // namespace
 
-Call call(ApiTransport& api, std::string_view method, const std::string& path, const std::string& body,
-          CommandOutput& output) {
-  Call result;
+ApiCall callApi(ApiTransport& api, std::string_view method, const std::string& path, const std::string& body,
+                CommandOutput& output) {
+  ApiCall result;
   base::Result<ApiReply> reply = api.send(method, path, body);
   if (!reply) {
     output.err += reply.error().message + "\n";
@@ -59,6 +54,12 @@ Call call(ApiTransport& api, std::string_view method, const std::string& path, c
   result.body = std::move(*json);
   return result;
 }
+
+std::string formatValue(const JsonValue& value, OutputFormat format) {
+  return format == OutputFormat::kYaml ? toYaml(value) : toJson(value);
+}
+
+namespace {
 
 // "items[2].spec.ports[0].port" -> {2, "spec.ports[0].port"}.
 std::optional<std::pair<size_t, std::string>> splitItemField(std::string_view field) {
@@ -138,10 +139,6 @@ std::string pathSegment(std::string_view text) {
   return out;
 }
 
-std::string formatted(const JsonValue& value, OutputFormat format) {
-  return format == OutputFormat::kYaml ? toYaml(value) : toJson(value);
-}
-
 std::string unknownKind(const std::string& argument) {
   return "error: unknown kind \"" + argument + "\"; one of: " + kindArgumentsHelp() + "\n";
 }
@@ -192,7 +189,7 @@ int runDelete(ApiTransport& api, const std::string& kind_argument, const std::st
   }
   const std::string path =
       "/api/v1/namespaces/" + pathSegment(namespace_) + "/" + std::string(kind->plural) + "/" + pathSegment(name);
-  Call result = call(api, "DELETE", path, "", output);
+  ApiCall result = callApi(api, "DELETE", path, "", output);
   if (result.exit_code != kExitOk) return result.exit_code;
   output.out += std::string(kind->lower) + "/" + name + " deleted\n";
   return kExitOk;
@@ -213,10 +210,10 @@ int runGet(ApiTransport& api, const GetRequest& request, TimePoint now, CommandO
   } else {
     path = "/api/v1/namespaces/" + pathSegment(request.namespace_) + "/" + plural;
   }
-  Call result = call(api, "GET", path, "", output);
+  ApiCall result = callApi(api, "GET", path, "", output);
   if (result.exit_code != kExitOk) return result.exit_code;
   if (request.format != OutputFormat::kTable) {
-    output.out += formatted(result.body, request.format);
+    output.out += formatValue(result.body, request.format);
     return kExitOk;
   }
   if (!request.name.empty()) {
@@ -236,22 +233,14 @@ int runGet(ApiTransport& api, const GetRequest& request, TimePoint now, CommandO
 }
 
 int runProxyStatus(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output) {
-  Call result = call(api, "GET", "/api/v1/proxies", "", output);
+  ApiCall result = callApi(api, "GET", "/api/v1/proxies", "", output);
   if (result.exit_code != kExitOk) return result.exit_code;
   if (format != OutputFormat::kTable) {
-    output.out += formatted(result.body, format);
+    output.out += formatValue(result.body, format);
     return kExitOk;
   }
   output.out += proxyStatusTable(listItems(member(&result.body, "items")), now);
   return kExitOk;
 }
-
-ApiCall callApi(ApiTransport& api, std::string_view method, const std::string& path, const std::string& body,
-                CommandOutput& output) {
-  Call result = call(api, method, path, body, output);
-  return ApiCall{result.exit_code, std::move(result.body)};
-}
-
-std::string formatValue(const JsonValue& value, OutputFormat format) { return formatted(value, format); }
 
 }  // namespace remora::cli
