@@ -54,9 +54,10 @@ void warnUnapplied(const PortPlan& plan, std::vector<std::string>& warnings) {
   const v1::TrafficPolicy& policy = *plan.policy;
   const std::string who = "TrafficPolicy for service '" + plan.namespace_ + "/" + plan.service + "': ";
   const auto lb = policy.load_balancer();
-  if (lb != v1::TrafficPolicy::LOAD_BALANCER_UNSPECIFIED && lb != v1::TrafficPolicy::ROUND_ROBIN) {
+  if (lb != v1::TrafficPolicy::LOAD_BALANCER_UNSPECIFIED && lb != v1::TrafficPolicy::ROUND_ROBIN &&
+      lb != v1::TrafficPolicy::LEAST_REQUEST && lb != v1::TrafficPolicy::RANDOM) {
     warnings.push_back(who + "load_balancer " + v1::TrafficPolicy::LoadBalancer_Name(lb) +
-                       " is not applied yet (remora-proxy balances ROUND_ROBIN)");
+                       " is not applied yet (remora-proxy balances ROUND_ROBIN, LEAST_REQUEST or RANDOM)");
   }
   if (policy.has_outlier_detection()) warnings.push_back(who + "outlier_detection is not applied yet");
   if (policy.has_health_check()) warnings.push_back(who + "health_check is not applied yet");
@@ -71,6 +72,13 @@ google::protobuf::Any edsCluster(const PortPlan& plan, const std::string& name, 
   eds->mutable_eds_config()->mutable_ads();
   eds->mutable_eds_config()->set_resource_api_version(core::V3);
   out.set_lb_policy(cluster::Cluster::ROUND_ROBIN);
+  if (plan.policy != nullptr) {
+    switch (plan.policy->load_balancer()) {
+      case v1::TrafficPolicy::LEAST_REQUEST: out.set_lb_policy(cluster::Cluster::LEAST_REQUEST); break;
+      case v1::TrafficPolicy::RANDOM: out.set_lb_policy(cluster::Cluster::RANDOM); break;
+      default: break;  // ROUND_ROBIN, or one not applied yet (warned about)
+    }
+  }
   if (plan.isHttp2()) setHttp2(out);
   applyPolicy(plan, out);
   google::protobuf::Any any;

@@ -1,6 +1,7 @@
 #include "proxy/upstream/cluster_manager.h"
 
 #include <algorithm>
+#include <random>
 
 namespace remora::upstream {
 
@@ -20,7 +21,7 @@ ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Prot
 }
 
 Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters)
-    : dispatcher_(dispatcher), config_(std::move(config)), counters_(counters) {
+    : dispatcher_(dispatcher), config_(std::move(config)), lb_seed_(std::random_device{}()), counters_(counters) {
   buildHosts({});
 }
 
@@ -54,7 +55,13 @@ void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
     }
     removed_hosts_.push_back(std::move(h));
   }
-  lb_ = std::make_unique<RoundRobinLoadBalancer>(std::move(raw));
+  switch (config_->lb_policy) {
+    case ClusterConfig::LbPolicy::kRoundRobin: lb_ = std::make_unique<RoundRobinLoadBalancer>(std::move(raw)); break;
+    case ClusterConfig::LbPolicy::kLeastRequest:
+      lb_ = std::make_unique<LeastRequestLoadBalancer>(std::move(raw), lb_seed_);
+      break;
+    case ClusterConfig::LbPolicy::kRandom: lb_ = std::make_unique<RandomLoadBalancer>(std::move(raw), lb_seed_); break;
+  }
 }
 
 void Cluster::updateEndpoints(std::shared_ptr<const ClusterConfig> config) {

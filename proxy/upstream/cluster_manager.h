@@ -79,6 +79,9 @@ class Cluster {
   // Hosts removed by an endpoint update whose pools still drain.
   std::vector<std::unique_ptr<Host>> removed_hosts_;
   LoadBalancerPtr lb_;
+  // Seeds the randomised balancers: distinct per cluster and per worker, so
+  // sidecars and workers do not pick in lock-step.
+  uint64_t lb_seed_;
   // Per host: [0] HTTP/1.1 pool, [1] HTTP/2 pool, made on first use.
   std::map<const Host*, std::array<std::unique_ptr<ConnectionPool>, 2>> pools_;
   PoolCounters counters_;

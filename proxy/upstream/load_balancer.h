@@ -42,4 +42,44 @@ class RoundRobinLoadBalancer : public LoadBalancer {
   size_t next_ = 0;  // plain rotation when every weight is equal (the common case)
 };
 
+// A small fast PRNG (xorshift64*) for the randomised balancers; seeded by
+// the cluster, so tests pass a fixed seed.
+class LbRandom {
+ public:
+  explicit LbRandom(uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ull : seed) {}
+  uint64_t next() {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1Dull;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Weighted random: each pick lands on a host with probability weight / total.
+class RandomLoadBalancer : public LoadBalancer {
+ public:
+  RandomLoadBalancer(std::vector<Host*> hosts, uint64_t seed);
+  Host* pick(const LoadBalancerContext& context) override;
+
+ protected:
+  // One host drawn by weight.
+  Host* draw();
+  std::vector<Host*> hosts_;
+  std::vector<uint64_t> cumulative_;  // running sums of the weights
+  LbRandom random_;
+};
+
+// Least request, power of two choices (Envoy's default choice_count 2): draw
+// two hosts by weight, send to the one with fewer active requests (ties: the
+// first drawn). Cheap, and it steers load away from a slow host, whose
+// requests pile up, without the herd effect of always taking the minimum.
+class LeastRequestLoadBalancer : public RandomLoadBalancer {
+ public:
+  using RandomLoadBalancer::RandomLoadBalancer;
+  Host* pick(const LoadBalancerContext& context) override;
+};
+
 }  // namespace remora::upstream

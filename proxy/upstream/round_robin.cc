@@ -26,4 +26,43 @@ Host* RoundRobinLoadBalancer::pick(const LoadBalancerContext&) {
   return hosts_[best];
 }
 
+RandomLoadBalancer::RandomLoadBalancer(std::vector<Host*> hosts, uint64_t seed)
+    : hosts_(std::move(hosts)), random_(seed) {
+  uint64_t total = 0;
+  cumulative_.reserve(hosts_.size());
+  for (Host* h : hosts_) {
+    total += h->weight() == 0 ? 1 : h->weight();
+    cumulative_.push_back(total);
+  }
+}
+
+Host* RandomLoadBalancer::draw() {
+  const uint64_t point = random_.next() % cumulative_.back();
+  // First running sum above the point: a binary search over few hosts.
+  size_t lo = 0;
+  size_t hi = cumulative_.size() - 1;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (cumulative_[mid] > point) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return hosts_[lo];
+}
+
+Host* RandomLoadBalancer::pick(const LoadBalancerContext&) { return hosts_.empty() ? nullptr : draw(); }
+
+Host* LeastRequestLoadBalancer::pick(const LoadBalancerContext&) {
+  if (hosts_.empty()) return nullptr;
+  if (hosts_.size() == 1) return hosts_.front();
+  Host* first = draw();
+  Host* second = draw();
+  // Active requests per unit of weight: a host twice as heavy may carry twice as many.
+  const uint64_t a = static_cast<uint64_t>(first->activeRequests()) * second->weight();
+  const uint64_t b = static_cast<uint64_t>(second->activeRequests()) * first->weight();
+  return b < a ? second : first;
+}
+
 }  // namespace remora::upstream

@@ -296,9 +296,13 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
     if (timeout->count() == 0) return invalidField(timeout_path, "must be more than 0");
     out.connect_timeout = *timeout;
   }
-  if (proto.lb_policy() != cluster::Cluster::ROUND_ROBIN) {
-    return unsupportedField(fieldPath(path, "lb_policy"),
-                            cluster::Cluster::LbPolicy_Name(proto.lb_policy()) + "; supported: ROUND_ROBIN");
+  switch (proto.lb_policy()) {
+    case cluster::Cluster::ROUND_ROBIN: out.lb_policy = Cluster::LbPolicy::kRoundRobin; break;
+    case cluster::Cluster::LEAST_REQUEST: out.lb_policy = Cluster::LbPolicy::kLeastRequest; break;
+    case cluster::Cluster::RANDOM: out.lb_policy = Cluster::LbPolicy::kRandom; break;
+    default:
+      return unsupportedField(fieldPath(path, "lb_policy"), cluster::Cluster::LbPolicy_Name(proto.lb_policy()) +
+                                                                "; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM");
   }
   // Empty option blocks are accepted (some control planes always send them);
   // any option inside is refused until the balancer implements it.

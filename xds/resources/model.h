@@ -303,7 +303,7 @@ struct CircuitBreakers {
 
 struct Cluster {
   enum class DiscoveryType { kStatic, kEds };
-  enum class LbPolicy { kRoundRobin };
+  enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom };
   enum class UpstreamProtocol { kHttp1, kHttp2, kUseDownstream };
   std::string name;
   DiscoveryType type = DiscoveryType::kStatic;

@@ -134,3 +134,45 @@ TEST_CASE("smooth weighted round robin keeps each host within one pick of its sh
     }
   }
 }
+
+TEST_CASE("weighted random spreads picks in proportion to the weights", "[upstream][lb]") {
+  using remora::upstream::RandomLoadBalancer;
+  Hosts hosts({1, 3, 6});
+  RandomLoadBalancer lb(hosts.raw(), /*seed=*/42);
+  std::map<const Host*, int> seen;
+  constexpr int kPicks = 100000;
+  for (int i = 0; i < kPicks; ++i) ++seen[lb.pick(LoadBalancerContext{})];
+  // Within 2 percentage points of 10%, 30% and 60%.
+  CHECK(std::abs(seen[hosts.hosts[0].get()] / double(kPicks) - 0.1) < 0.02);
+  CHECK(std::abs(seen[hosts.hosts[1].get()] / double(kPicks) - 0.3) < 0.02);
+  CHECK(std::abs(seen[hosts.hosts[2].get()] / double(kPicks) - 0.6) < 0.02);
+  RandomLoadBalancer none({}, 1);
+  CHECK(none.pick(LoadBalancerContext{}) == nullptr);
+}
+
+TEST_CASE("least request steers picks away from a host with requests piling up", "[upstream][lb]") {
+  using remora::upstream::LeastRequestLoadBalancer;
+  Hosts hosts({1, 1, 1});
+  LeastRequestLoadBalancer lb(hosts.raw(), /*seed=*/7);
+  // Idle hosts: the picks spread like random ones.
+  std::map<const Host*, int> idle;
+  for (int i = 0; i < 30000; ++i) ++idle[lb.pick(LoadBalancerContext{})];
+  for (const auto& h : hosts.hosts) CHECK(std::abs(idle[h.get()] / 30000.0 - 1.0 / 3) < 0.02);
+
+  // Host a is slow: its requests stay open. Two choices pick it only when
+  // both draws land on it (1 in 9), and never over a less loaded host.
+  for (int i = 0; i < 5; ++i) hosts.hosts[0]->requestStarted();
+  std::map<const Host*, int> loaded;
+  constexpr int kPicks = 30000;
+  for (int i = 0; i < kPicks; ++i) ++loaded[lb.pick(LoadBalancerContext{})];
+  CHECK(std::abs(loaded[hosts.hosts[0].get()] / double(kPicks) - 1.0 / 9) < 0.02);
+
+  // Weights count: a host twice as heavy may carry twice the requests.
+  Hosts weighted({2, 1});
+  LeastRequestLoadBalancer wlb(weighted.raw(), 3);
+  weighted.hosts[0]->requestStarted();  // 1 active per 2 weight beats 1 per 1
+  weighted.hosts[1]->requestStarted();
+  std::map<const Host*, int> w;
+  for (int i = 0; i < 9000; ++i) ++w[wlb.pick(LoadBalancerContext{})];
+  CHECK(w[weighted.hosts[0].get()] > w[weighted.hosts[1].get()] * 3);
+}

@@ -202,9 +202,10 @@ TEST_CASE("clusters carry the service protocol and the TrafficPolicy fields the 
   CHECK(modelOf<res::Cluster>(clusters, "outbound|8080||ratings.shop").protocol ==
         res::Cluster::UpstreamProtocol::kHttp2);
   CHECK(reviews.protocol == res::Cluster::UpstreamProtocol::kHttp1);
-  // What is not applied yet is said, not silently dropped.
-  CHECK(std::any_of(out.warnings.begin(), out.warnings.end(),
-                    [](const std::string& w) { return w.find("LEAST_REQUEST") != std::string::npos; }));
+  // The TrafficPolicy's balancer reaches the cluster, and is not warned about.
+  CHECK(reviews.lb_policy == res::Cluster::LbPolicy::kLeastRequest);
+  CHECK(std::none_of(out.warnings.begin(), out.warnings.end(),
+                     [](const std::string& w) { return w.find("LEAST_REQUEST") != std::string::npos; }));
 }
 
 TEST_CASE("every locality of an assignment has a zone and a load balancing weight", "[mesh][builder]") {

@@ -76,8 +76,8 @@ TEST_CASE("the deprecated cluster-level protocol fields are still accepted", "[x
 }
 
 TEST_CASE("cluster features Remora does not implement are refused", "[xds][resources][cluster]") {
-  CHECK(convertError(cluster(R"("lb_policy": "LEAST_REQUEST")")) ==
-        "cs[0].lb_policy: not supported by remora-proxy (LEAST_REQUEST; supported: ROUND_ROBIN)");
+  CHECK(convertError(cluster(R"("lb_policy": "RING_HASH")")) ==
+        "cs[0].lb_policy: not supported by remora-proxy (RING_HASH; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
   CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s"}])")) ==
         "cs[0].health_checks: not supported by remora-proxy");
   CHECK(convertError(R"({"name": "c", "type": "STRICT_DNS"})") ==
@@ -104,6 +104,12 @@ TEST_CASE("load balancing options beyond plain round robin are refused with thei
   auto empty = toCluster(protoFromJson<ClusterProto>(cluster(R"("round_robin_lb_config": {}, "common_lb_config": {})")));
   REQUIRE(empty);
   CHECK(empty->lb_policy == Cluster::LbPolicy::kRoundRobin);
+  auto least = toCluster(protoFromJson<ClusterProto>(cluster(R"("lb_policy": "LEAST_REQUEST")")));
+  REQUIRE(least);
+  CHECK(least->lb_policy == Cluster::LbPolicy::kLeastRequest);
+  auto random = toCluster(protoFromJson<ClusterProto>(cluster(R"("lb_policy": "RANDOM")")));
+  REQUIRE(random);
+  CHECK(random->lb_policy == Cluster::LbPolicy::kRandom);
   CHECK(convertError(cluster(R"("round_robin_lb_config": {"slow_start_config": {"slow_start_window": "5s"}})")) ==
         "cs[0].round_robin_lb_config.slow_start_config: not supported by remora-proxy");
   CHECK(convertError(cluster(R"("common_lb_config": {"healthy_panic_threshold": {"value": 10}})")) ==
@@ -113,7 +119,7 @@ TEST_CASE("load balancing options beyond plain round robin are refused with thei
   CHECK(convertError(cluster(R"("lb_policy": "RING_HASH", "ring_hash_lb_config": {"minimum_ring_size": 64})")) ==
         "cs[0].ring_hash_lb_config: not supported by remora-proxy");
   CHECK(convertError(cluster(R"("lb_policy": "MAGLEV")")) ==
-        "cs[0].lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN)");
+        "cs[0].lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
   CHECK(convertError(cluster(R"("least_request_lb_config": {"choice_count": 3})")) ==
         "cs[0].least_request_lb_config: not supported by remora-proxy");
 }

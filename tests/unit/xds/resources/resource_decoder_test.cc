@@ -208,9 +208,10 @@ TEST_CASE("malformed routes, clusters and endpoints are refused naming the resou
 
   CHECK(decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c1", "connect_timeout": "0s"})").message ==
         "Cluster 'c1': connect_timeout: must be more than 0");
-  auto lb = decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c2", "lb_policy": "LEAST_REQUEST"})");
+  auto lb = decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c2", "lb_policy": "MAGLEV"})");
   CHECK(lb.code == Error::kUnsupported);
-  CHECK(lb.message == "Cluster 'c2': lb_policy: not supported by remora-proxy (LEAST_REQUEST; supported: ROUND_ROBIN)");
+  CHECK(lb.message ==
+        "Cluster 'c2': lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
   CHECK(decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c3", "type": "EDS",
       "eds_cluster_config": {"eds_config": {"path": "/etc/eds.yaml"}}})").message ==
         "Cluster 'c3': eds_cluster_config.eds_config.path: not supported by remora-proxy");
