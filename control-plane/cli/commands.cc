@@ -59,6 +59,16 @@ std::string formatValue(const JsonValue& value, OutputFormat format) {
   return format == OutputFormat::kYaml ? toYaml(value) : toJson(value);
 }
 
+Displayed getForDisplay(ApiTransport& api, const std::string& path, OutputFormat format, CommandOutput& output) {
+  ApiCall call = callApi(api, "GET", path, "", output);
+  Displayed out{call.exit_code, call.exit_code != kExitOk, std::move(call.body)};
+  if (!out.done && format != OutputFormat::kTable) {
+    output.out += formatValue(out.body, format);
+    out.done = true;
+  }
+  return out;
+}
+
 namespace {
 
 // "items[2].spec.ports[0].port" -> {2, "spec.ports[0].port"}.
@@ -210,12 +220,8 @@ int runGet(ApiTransport& api, const GetRequest& request, TimePoint now, CommandO
   } else {
     path = "/api/v1/namespaces/" + pathSegment(request.namespace_) + "/" + plural;
   }
-  ApiCall result = callApi(api, "GET", path, "", output);
-  if (result.exit_code != kExitOk) return result.exit_code;
-  if (request.format != OutputFormat::kTable) {
-    output.out += formatValue(result.body, request.format);
-    return kExitOk;
-  }
+  Displayed result = getForDisplay(api, path, request.format, output);
+  if (result.done) return result.exit_code;
   if (!request.name.empty()) {
     google::protobuf::RepeatedPtrField<JsonValue> one;
     *one.Add() = result.body;
@@ -233,12 +239,8 @@ int runGet(ApiTransport& api, const GetRequest& request, TimePoint now, CommandO
 }
 
 int runProxyStatus(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output) {
-  ApiCall result = callApi(api, "GET", "/api/v1/proxies", "", output);
-  if (result.exit_code != kExitOk) return result.exit_code;
-  if (format != OutputFormat::kTable) {
-    output.out += formatValue(result.body, format);
-    return kExitOk;
-  }
+  Displayed result = getForDisplay(api, "/api/v1/proxies", format, output);
+  if (result.done) return result.exit_code;
   output.out += proxyStatusTable(listItems(member(&result.body, "items")), now);
   return kExitOk;
 }

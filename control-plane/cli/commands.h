@@ -71,6 +71,15 @@ ApiCall callApi(ApiTransport& api, std::string_view method, const std::string& p
 // `-o json` / `-o yaml` text of a value.
 std::string formatValue(const JsonValue& value, OutputFormat format);
 
+// GET `path` for display. With -o json|yaml (or a failure) the reply is
+// printed and `done` is set; for a table the body is left to the caller.
+struct Displayed {
+  int exit_code = kExitOk;
+  bool done = false;
+  JsonValue body;
+};
+Displayed getForDisplay(ApiTransport& api, const std::string& path, OutputFormat format, CommandOutput& output);
+
 // proxy-status: GET /api/v1/proxies.
 int runProxyStatus(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output);
 

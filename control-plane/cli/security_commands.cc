@@ -50,12 +50,8 @@ int runTokenCreate(ApiTransport& api, const std::string& namespace_, const std::
 }
 
 int runTokenList(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output) {
-  ApiCall result = callApi(api, "GET", "/api/v1/tokens", "", output);
-  if (result.exit_code != kExitOk) return result.exit_code;
-  if (format != OutputFormat::kTable) {
-    output.out += formatValue(result.body, format);
-    return kExitOk;
-  }
+  Displayed result = getForDisplay(api, "/api/v1/tokens", format, output);
+  if (result.done) return result.exit_code;
   Table table({"ID", "NAMESPACE", "SERVICE-ACCOUNT", "EXPIRES", "USES", "LAST-USED"});
   for (const JsonValue& token : listItems(member(&result.body, "items"))) {
     const std::string expires = scalarText(member(&token, "expiresAt"));
@@ -81,12 +77,8 @@ int runTokenDelete(ApiTransport& api, const std::string& id, CommandOutput& outp
 }
 
 int runIdentity(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output) {
-  ApiCall result = callApi(api, "GET", "/api/v1/identities", "", output);
-  if (result.exit_code != kExitOk) return result.exit_code;
-  if (format != OutputFormat::kTable) {
-    output.out += formatValue(result.body, format);
-    return kExitOk;
-  }
+  Displayed result = getForDisplay(api, "/api/v1/identities", format, output);
+  if (result.done) return result.exit_code;
   Table table({"IDENTITY", "SERIAL", "ISSUED", "EXPIRES", "PROXIES"});
   for (const JsonValue& item : listItems(member(&result.body, "items"))) {
     std::string proxies;
@@ -106,12 +98,8 @@ int runIdentity(ApiTransport& api, OutputFormat format, TimePoint now, CommandOu
 }
 
 int runCaStatus(ApiTransport& api, OutputFormat format, TimePoint now, CommandOutput& output) {
-  ApiCall result = callApi(api, "GET", "/api/v1/ca", "", output);
-  if (result.exit_code != kExitOk) return result.exit_code;
-  if (format != OutputFormat::kTable) {
-    output.out += formatValue(result.body, format);
-    return kExitOk;
-  }
+  Displayed result = getForDisplay(api, "/api/v1/ca", format, output);
+  if (result.done) return result.exit_code;
   output.out += "Trust domain:    " + scalarText(member(&result.body, "trustDomain")) + "\n";
   output.out += "CA:              " +
                 std::string(scalarText(member(&result.body, "operatorSupplied")) == "true" ? "operator-supplied"

@@ -19,21 +19,6 @@ constexpr size_t kMaxFileBytes = size_t{16} << 20;
 
 using Lines = std::unordered_map<std::string, int>;
 
-base::Result<std::string> readFile(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) return base::fail(base::Error::kIo, path + ": cannot open: " + std::strerror(errno));
-  std::string text;
-  char buffer[64 * 1024];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
-    text.append(buffer, n);
-    if (text.size() > kMaxFileBytes) {
-      return base::fail(base::Error::kInvalidArgument, path + ": larger than 16 MiB; not a bootstrap file");
-    }
-  }
-  if (std::ferror(file.get())) return base::fail(base::Error::kIo, path + ": cannot read: " + std::strerror(errno));
-  return text;
-}
 
 // Converter paths write map keys as `name["key"]`; the YAML line map as
 // `name.key`.
@@ -159,6 +144,22 @@ base::Failure fromJsonError(const std::string& error, std::string_view source, c
 
 }  // namespace
 
+base::Result<std::string> readSmallFile(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return base::fail(base::Error::kIo, path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char buffer[64 * 1024];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
+    text.append(buffer, n);
+    if (text.size() > kMaxFileBytes) {
+      return base::fail(base::Error::kInvalidArgument, path + ": larger than 16 MiB");
+    }
+  }
+  if (std::ferror(file.get())) return base::fail(base::Error::kIo, path + ": cannot read: " + std::strerror(errno));
+  return text;
+}
+
 base::Result<LoadedBootstrap> loadBootstrapString(std::string_view text, ConfigFormat format, std::string_view source) {
   Lines lines;
   std::string json;
@@ -188,7 +189,7 @@ base::Result<LoadedBootstrap> loadBootstrapString(std::string_view text, ConfigF
 }
 
 base::Result<LoadedBootstrap> loadBootstrapFile(const std::string& path) {
-  base::Result<std::string> text = readFile(path);
+  base::Result<std::string> text = readSmallFile(path);
   if (!text) return text.error();
   const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
   return loadBootstrapString(*text, json ? ConfigFormat::kJson : ConfigFormat::kYaml, path);

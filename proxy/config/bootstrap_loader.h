@@ -26,6 +26,10 @@ struct LoadedBootstrap {
   std::string json;  // the proto as JSON, proto field names, defaults omitted
 };
 
+// A whole file of at most 16 MiB (bootstraps, certificates, keys, tokens);
+// errors name the path and the errno text.
+base::Result<std::string> readSmallFile(const std::string& path);
+
 // ".json" files are JSON; anything else is YAML (which also reads most JSON).
 // Files above 16 MiB are refused.
 base::Result<LoadedBootstrap> loadBootstrapFile(const std::string& path);

@@ -1,7 +1,7 @@
 #include "proxy/config/tls_registry.h"
 
-#include <fstream>
-#include <sstream>
+#include "proxy/config/bootstrap_loader.h"
+
 
 #include "proxy/tls/certificate_info.h"
 
@@ -13,11 +13,9 @@ using xds::resources::CertificateValidation;
 namespace {
 
 base::Result<std::string> readPem(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::fail(base::Error::kIo, std::string(what) + " file '" + path + "' cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = readSmallFile(path);
+  if (!text) return base::fail(text.error().code, std::string(what) + " file " + text.error().message);
+  return text;
 }
 
 std::string join(const std::vector<std::string>& items) {

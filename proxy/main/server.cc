@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 
 #include "proxy/config/bootstrap_loader.h"
@@ -217,12 +218,12 @@ base::Status Server::startIdentity(const envoy::config::core::v3::Node& node) {
                       "a TLS context names the workload certificate (secret 'default'): pass --token-file with a join "
                       "token (remoractl token create --namespace N --service-account S)");
   }
-  std::ifstream in(options_.token_file);
-  std::string token;
-  if (!in || !std::getline(in, token)) {
-    return base::fail(base::Error::kIo, "--token-file: cannot read " + options_.token_file);
-  }
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  auto text = config::readSmallFile(options_.token_file);
+  if (!text) return base::fail(text.error().code, "--token-file: " + text.error().message);
+  // The first line, without surrounding whitespace.
+  std::string token = text->substr(0, text->find('\n'));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
   if (token.empty()) return base::fail(base::Error::kInvalidArgument, "--token-file: " + options_.token_file + " is empty");
 
   std::string trust_domain = metadataString(node, "REMORA_TRUST_DOMAIN");

@@ -41,21 +41,8 @@ struct HttpSecurity {
   bool forward_client_identity = false;
 };
 
-// A small fast PRNG for weighted cluster picks (xorshift64*); one per worker,
-// seeded by the worker, so tests can pass a fixed seed.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ull : seed) {}
-  uint64_t next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545F4914F6CDD1Dull;
-  }
-
- private:
-  uint64_t state_;
-};
+// Weighted cluster picks use the worker's PRNG (one per worker).
+using Random = upstream::Random;
 
 class RouterFilterFactory : public http::manager::StreamHandlerFactory {
  public:

@@ -42,11 +42,12 @@ class RoundRobinLoadBalancer : public LoadBalancer {
   size_t next_ = 0;  // plain rotation when every weight is equal (the common case)
 };
 
-// A small fast PRNG (xorshift64*) for the randomised balancers; seeded by
-// the cluster, so tests pass a fixed seed.
-class LbRandom {
+// A small fast PRNG (xorshift64*) for the randomised balancers and weighted
+// cluster picks; seeded by its owner (cluster or worker), so tests pass a
+// fixed seed.
+class Random {
  public:
-  explicit LbRandom(uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ull : seed) {}
+  explicit Random(uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ull : seed) {}
   uint64_t next() {
     state_ ^= state_ >> 12;
     state_ ^= state_ << 25;
@@ -69,7 +70,7 @@ class RandomLoadBalancer : public LoadBalancer {
   Host* draw();
   std::vector<Host*> hosts_;
   std::vector<uint64_t> cumulative_;  // running sums of the weights
-  LbRandom random_;
+  Random random_;
 };
 
 // Least request, power of two choices (Envoy's default choice_count 2): draw

@@ -172,9 +172,15 @@ TEST_CASE("sidecars get certificates with join tokens and talk to each other ove
   CHECK(sumStats(*mesh.web, "remora_tls_certificate_expiry_timestamp_seconds", "default") > 0);
 
   SECTION("a plaintext client is refused by a STRICT sidecar, before the app") {
-    // Straight to reviews' inbound listener, skipping web's sidecar.
+    // Straight to reviews' inbound listener, skipping web's sidecar: the
+    // listener is there (it answers the TCP connect) and refuses the
+    // plaintext at the handshake, counted; nothing reaches the app.
+    const uint64_t refused_before = sumStats(*mesh.reviews, "remora_tls_handshake_failures_total", "protocol");
+    const uint64_t app_before = sumStats(*mesh.reviews, "remora_upstream_requests_total");
     auto direct = harness::httpGet(podIp(2) + ":" + std::to_string(mesh.app->port()), "/echo", 3s);
     CHECK_FALSE((direct && direct->status == 200));
+    CHECK(sumStats(*mesh.reviews, "remora_tls_handshake_failures_total", "protocol") == refused_before + 1);
+    CHECK(sumStats(*mesh.reviews, "remora_upstream_requests_total") == app_before);
   }
 
   SECTION("a PERMISSIVE service also takes plaintext, told apart from mTLS by its first bytes") {
