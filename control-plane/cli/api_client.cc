@@ -137,7 +137,13 @@ base::Result<ApiReply> HttpApiClient::send(std::string_view method, const std::s
                            : method == "PUT"  ? client_->Put(path.c_str(), body, kJson)
                            : body.empty()     ? client_->Delete(path.c_str())
                                               : client_->Delete(path.c_str(), body, kJson);
-  if (!result) return base::fail(base::Error::kConnectFailed, unreachableMessage(options_.server, describe(result.error())));
+  if (!result) {
+    if (options_.sidecar_admin) {
+      return base::fail(base::Error::kConnectFailed, "cannot reach the sidecar's admin endpoint at " + options_.server +
+                                                         ": " + describe(result.error()) + "; check --admin");
+    }
+    return base::fail(base::Error::kConnectFailed, unreachableMessage(options_.server, describe(result.error())));
+  }
   return ApiReply{result->status, result->body};
 }
 

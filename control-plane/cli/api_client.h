@@ -50,6 +50,9 @@ struct ApiClientOptions {
   std::string token;    // empty: no Authorization header
   std::string ca_file;  // https only; empty: the system's trust store
   std::chrono::milliseconds timeout{5000};  // connect, and each read and write
+  // The peer is a sidecar's admin endpoint (proxy-config), not remora-cp:
+  // only the "cannot reach" message differs.
+  bool sidecar_admin = false;
 };
 
 class HttpApiClient final : public ApiTransport {

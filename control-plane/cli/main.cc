@@ -3,6 +3,7 @@
 //   remoractl [--server URL] [--token-file F] [--ca-file F] [--timeout 5s]
 //             apply -f FILE | get KIND [NAME] | delete KIND NAME | delete -f FILE | proxy-status
 //             token create|list|delete | identity | ca status|rotate PHASE
+//             proxy-config endpoints --admin HOST:PORT [--cluster NAME]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught (as in proxy/main/main.cc,
@@ -17,6 +18,7 @@
 #include "control-plane/cli/commands.h"
 #include "control-plane/cli/kinds.h"
 #include "control-plane/cli/manifest.h"
+#include "control-plane/cli/proxy_config.h"
 #include "control-plane/cli/security_commands.h"
 
 namespace {
@@ -38,6 +40,8 @@ struct Flags {
   std::string ttl;
   std::string token_id;
   std::string phase;
+  std::string admin;
+  std::string cluster;
 };
 
 int finish(const CommandOutput& output, int code) {
@@ -137,6 +141,15 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"prepare", "activate", "finish"}));
 
+  CLI::App* proxy_config = app.add_subcommand("proxy-config", "what one sidecar runs, read from its admin endpoint");
+  proxy_config->require_subcommand(1);
+  CLI::App* endpoints = proxy_config->add_subcommand(
+      "endpoints", "each upstream host: priority, health (healthy, ejected, unhealthy), ejected until, why");
+  endpoints->add_option("--admin", flags.admin, "the sidecar's admin address, HOST:PORT")->required();
+  endpoints->add_option("--cluster", flags.cluster, "only this cluster");
+  endpoints->add_option("-o,--output", flags.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,10 +161,18 @@ int main(int argc, char** argv) {
   if (!timeout) return usage(timeout.error().message);
   auto token = loadToken(flags);
   if (!token) return finish({"", token.error().message + "\n"}, kExitError);
+  const auto format = outputFormatFromName(flags.output).value_or(OutputFormat::kTable);
+  if (endpoints->parsed()) {
+    // The admin endpoint is plain HTTP on loopback, without a token.
+    ApiClientOptions admin_options{"http://" + flags.admin, "", "", *timeout, true};
+    auto admin = HttpApiClient::create(std::move(admin_options));
+    if (!admin) return usage("--admin: " + admin.error().message);
+    CommandOutput output;
+    return finish(output, runProxyConfigEndpoints(**admin, flags.cluster, format, output));
+  }
   auto client = HttpApiClient::create({flags.server, *token, flags.ca_file, *timeout});
   if (!client) return usage(client.error().message);
   ApiTransport& api = **client;
-  const auto format = outputFormatFromName(flags.output).value_or(OutputFormat::kTable);
   const auto now = std::chrono::system_clock::now();
 
   CommandOutput output;

@@ -50,6 +50,75 @@ std::vector<std::string> endpointRow(const JsonValue& object) {
           health};
 }
 
+// "RING_HASH(header x-user)", "PEAK_EWMA"; ROUND_ROBIN when unset.
+std::string loadBalancer(const JsonValue* spec) {
+  std::string lb = scalarText(member(spec, "loadBalancer"));
+  if (lb.empty() || lb == "LOAD_BALANCER_UNSPECIFIED") lb = "ROUND_ROBIN";
+  const JsonValue* hash = member(spec, "hashOn");
+  if (const std::string header = scalarText(member(hash, "header")); !header.empty()) return lb + "(header " + header + ")";
+  if (const std::string cookie = scalarText(member(hash, "cookie")); !cookie.empty()) return lb + "(cookie " + cookie + ")";
+  if (scalarText(member(hash, "sourceIp")) == "true") return lb + "(source ip)";
+  return lb;
+}
+
+// "default" (mesh.proto's defaults: 2 on connect-failure,...), "off", or
+// "3x 5xx,reset" with "+hedge" / "+non-idempotent" when set.
+std::string retries(const JsonValue* spec) {
+  const JsonValue* retry = member(spec, "retries");
+  if (retry == nullptr) return "default";
+  if (scalarText(member(retry, "disabled")) == "true") return "off";
+  std::string attempts = scalarText(member(retry, "attempts"));
+  if (attempts.empty() || attempts == "0") attempts = "2";
+  std::string on;
+  for (const JsonValue& token : listItems(member(retry, "retryOn"))) on += (on.empty() ? "" : ",") + scalarText(&token);
+  std::string out = attempts + "x " + (on.empty() ? "default" : on);
+  if (scalarText(member(retry, "retryNonIdempotent")) == "true") out += " +non-idempotent";
+  if (scalarText(member(retry, "hedge")) == "true") out += " +hedge";
+  return out;
+}
+
+// "20%" (default), "35%", or "off".
+std::string retryBudget(const JsonValue* spec) {
+  const JsonValue* budget = at(spec, {"retries", "budget"});
+  if (scalarText(member(budget, "disabled")) == "true") return "off";
+  std::string percent = scalarText(member(budget, "percent"));
+  if (percent.empty() || percent == "0") percent = "20";
+  return percent + "%";
+}
+
+// "default", "off", or "custom" (some field differs from the defaults).
+std::string outlierDetection(const JsonValue* spec) {
+  const JsonValue* od = member(spec, "outlierDetection");
+  if (od == nullptr || !od->has_struct_value() || od->struct_value().fields().empty()) return "default";
+  if (scalarText(member(od, "disabled")) == "true") return "off";
+  return "custom";
+}
+
+// "-", "http /healthz", "grpc echo", "grpc", or "tcp".
+std::string healthCheck(const JsonValue* spec) {
+  const JsonValue* hc = member(spec, "healthCheck");
+  if (hc == nullptr) return "-";
+  if (const JsonValue* grpc = member(hc, "grpc"); grpc != nullptr) {
+    const std::string service = scalarText(member(grpc, "serviceName"));
+    return service.empty() ? "grpc" : "grpc " + service;
+  }
+  const std::string path = scalarText(member(hc, "path"));
+  return path.empty() ? "tcp" : "http " + path;
+}
+
+std::vector<std::string> trafficPolicyRow(const JsonValue& object, TimePoint now) {
+  const JsonValue* spec = member(&object, "spec");
+  return {scalarText(at(&object, {"metadata", "namespace"})),
+          scalarText(at(&object, {"metadata", "name"})),
+          orNone(scalarText(member(spec, "service"))),
+          loadBalancer(spec),
+          retries(spec),
+          retryBudget(spec),
+          outlierDetection(spec),
+          healthCheck(spec),
+          ageSince(scalarText(at(&object, {"metadata", "creationTimestamp"})), now)};
+}
+
 struct XdsType {
   std::string_view column;
   std::string_view type_url;
@@ -83,13 +152,20 @@ std::string proxyCluster(const JsonValue& proxy) {
 std::string objectTable(const KindInfo& kind, const JsonList& items, TimePoint now) {
   const bool service = kind.kind == "Service";
   const bool endpoint = kind.kind == "Endpoint";
+  const bool policy = kind.kind == "TrafficPolicy";
   Table table(service    ? std::vector<std::string>{"NAMESPACE", "NAME", "PORTS", "AGE"}
               : endpoint ? std::vector<std::string>{"NAMESPACE", "NAME", "SERVICE", "ADDRESS", "PORT", "ZONE",
                                                     "WEIGHT", "HEALTH"}
+              : policy   ? std::vector<std::string>{"NAMESPACE", "NAME", "SERVICE", "LB", "RETRIES", "BUDGET",
+                                                  "OUTLIER", "HEALTH CHECK", "AGE"}
                          : std::vector<std::string>{"NAMESPACE", "NAME", "SERVICE", "AGE"});
   for (const JsonValue& object : items) {
     if (endpoint) {
       table.addRow(endpointRow(object));
+      continue;
+    }
+    if (policy) {
+      table.addRow(trafficPolicyRow(object, now));
       continue;
     }
     const std::string ns = scalarText(at(&object, {"metadata", "namespace"}));

@@ -4,6 +4,9 @@
 //
 //   get services:   NAMESPACE NAME PORTS AGE          (PORTS "9080/http,80:8080/grpc")
 //   get endpoints:  NAMESPACE NAME SERVICE ADDRESS PORT ZONE WEIGHT HEALTH
+//   get trafficpolicies: NAMESPACE NAME SERVICE LB RETRIES BUDGET OUTLIER HEALTH CHECK AGE
+//                   (LB "RING_HASH(header x-user)"; RETRIES "default", "off", "3x 5xx,reset +hedge";
+//                   BUDGET "20%" or "off"; OUTLIER "default", "off", "custom"; HEALTH CHECK "http /healthz")
 //   other kinds:    NAMESPACE NAME SERVICE AGE
 //   proxy-status:   NODE CLUSTER LDS RDS CDS EDS LAST SEEN, then one line per NACK with its error
 //

@@ -1,12 +1,15 @@
 #include "control-plane/mesh/cluster_builder.h"
 
+#include <iterator>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "control-plane/mesh/security_builder.h"
+#include "control-plane/mesh/traffic_policy_builder.h"
 #include "xds/resources/cluster_converter.h"
 
 namespace remora::cp::mesh {
@@ -32,37 +35,6 @@ void setHttp2(cluster::Cluster& out) {
       options);
 }
 
-void applyPolicy(const PortPlan& plan, cluster::Cluster& out) {
-  if (plan.policy == nullptr) return;
-  const v1::TrafficPolicy& policy = *plan.policy;
-  if (policy.has_connect_timeout()) *out.mutable_connect_timeout() = policy.connect_timeout();
-  if (policy.has_circuit_breakers()) {
-    const v1::CircuitBreakers& limits = policy.circuit_breakers();
-    cluster::CircuitBreakers::Thresholds* thresholds = out.mutable_circuit_breakers()->add_thresholds();
-    // 0 means "not set" in the mesh API (proto3 has no presence for scalars).
-    if (limits.max_connections() != 0) thresholds->mutable_max_connections()->set_value(limits.max_connections());
-    if (limits.max_pending_requests() != 0) {
-      thresholds->mutable_max_pending_requests()->set_value(limits.max_pending_requests());
-    }
-    if (limits.max_requests() != 0) thresholds->mutable_max_requests()->set_value(limits.max_requests());
-    if (limits.max_retries() != 0) thresholds->mutable_max_retries()->set_value(limits.max_retries());
-  }
-}
-
-void warnUnapplied(const PortPlan& plan, std::vector<std::string>& warnings) {
-  if (plan.policy == nullptr) return;
-  const v1::TrafficPolicy& policy = *plan.policy;
-  const std::string who = "TrafficPolicy for service '" + plan.namespace_ + "/" + plan.service + "': ";
-  const auto lb = policy.load_balancer();
-  if (lb != v1::TrafficPolicy::LOAD_BALANCER_UNSPECIFIED && lb != v1::TrafficPolicy::ROUND_ROBIN &&
-      lb != v1::TrafficPolicy::LEAST_REQUEST && lb != v1::TrafficPolicy::RANDOM) {
-    warnings.push_back(who + "load_balancer " + v1::TrafficPolicy::LoadBalancer_Name(lb) +
-                       " is not applied yet (remora-proxy balances ROUND_ROBIN, LEAST_REQUEST or RANDOM)");
-  }
-  if (policy.has_outlier_detection()) warnings.push_back(who + "outlier_detection is not applied yet");
-  if (policy.has_health_check()) warnings.push_back(who + "health_check is not applied yet");
-}
-
 google::protobuf::Any edsCluster(const PortPlan& plan, const std::string& name, const MeshSecurity& security) {
   cluster::Cluster out;
   out.set_name(name);
@@ -71,35 +43,42 @@ google::protobuf::Any edsCluster(const PortPlan& plan, const std::string& name, 
   cluster::Cluster::EdsClusterConfig* eds = out.mutable_eds_cluster_config();
   eds->mutable_eds_config()->mutable_ads();
   eds->mutable_eds_config()->set_resource_api_version(core::V3);
-  out.set_lb_policy(cluster::Cluster::ROUND_ROBIN);
-  if (plan.policy != nullptr) {
-    switch (plan.policy->load_balancer()) {
-      case v1::TrafficPolicy::LEAST_REQUEST: out.set_lb_policy(cluster::Cluster::LEAST_REQUEST); break;
-      case v1::TrafficPolicy::RANDOM: out.set_lb_policy(cluster::Cluster::RANDOM); break;
-      default: break;  // ROUND_ROBIN, or one not applied yet (warned about)
-    }
-  }
   if (plan.isHttp2()) setHttp2(out);
-  applyPolicy(plan, out);
+  applyClusterPolicy(plan.policy, plan.isHttp2(), out);
   google::protobuf::Any any;
   any.PackFrom(out);
   return any;
 }
 
+// Istio's failover rule: the caller's own zone first, then its region, then
+// everything else. A caller without a locality ranks nothing.
+uint32_t localityRank(const v1::Locality& host, const CallerLocality& caller) {
+  if (caller.region.empty() && caller.zone.empty()) return 0;
+  if (host.region() != caller.region) return 2;
+  return host.zone() == caller.zone ? 0 : 1;
+}
+
 // Hosts grouped by locality. Every group carries a load_balancing_weight
 // (gRPC's xDS client drops localities without one): the sum of its hosts'
 // weights, so each zone receives traffic in proportion to its capacity.
-google::protobuf::Any assignment(const std::string& name, const std::vector<const HostPlan*>& hosts) {
+// Priorities are the ranks in use, renumbered from 0 without gaps, so a
+// caller whose zone has no host still starts at priority 0.
+google::protobuf::Any assignment(const std::string& name, const std::vector<const HostPlan*>& hosts,
+                                 const CallerLocality& caller) {
   endpoint::ClusterLoadAssignment out;
   out.set_cluster_name(name);
   std::map<std::tuple<std::string, std::string>, std::vector<const HostPlan*>> by_locality;
   for (const HostPlan* host : hosts) {
     by_locality[{host->locality.region(), host->locality.zone()}].push_back(host);
   }
+  std::set<uint32_t> ranks;
+  for (const auto& [locality, members] : by_locality) ranks.insert(localityRank(members.front()->locality, caller));
   for (const auto& [locality, members] : by_locality) {
     endpoint::LocalityLbEndpoints* group = out.add_endpoints();
     group->mutable_locality()->set_region(std::get<0>(locality));
     group->mutable_locality()->set_zone(std::get<1>(locality));
+    const uint32_t rank = localityRank(members.front()->locality, caller);
+    group->set_priority(static_cast<uint32_t>(std::distance(ranks.begin(), ranks.find(rank))));
     uint32_t weight = 0;
     for (const HostPlan* host : members) {
       endpoint::LbEndpoint* lb = group->add_lb_endpoints();
@@ -120,25 +99,25 @@ google::protobuf::Any assignment(const std::string& name, const std::vector<cons
 }  // namespace
 
 void buildOutboundClusters(const std::vector<PortPlan>& plans, std::vector<google::protobuf::Any>& clusters,
-                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings,
                            const MeshSecurity& security) {
+  for (const PortPlan& plan : plans) {
+    clusters.push_back(edsCluster(plan, plan.cluster, security));
+    for (const SubsetPlan& subset : plan.subsets) clusters.push_back(edsCluster(plan, subset.cluster, security));
+  }
+}
+
+void buildOutboundAssignments(const std::vector<PortPlan>& plans, const CallerLocality& caller,
+                              std::vector<google::protobuf::Any>& assignments) {
   for (const PortPlan& plan : plans) {
     std::vector<const HostPlan*> all;
     for (const HostPlan& host : plan.hosts) all.push_back(&host);
-    clusters.push_back(edsCluster(plan, plan.cluster, security));
-    assignments.push_back(assignment(plan.cluster, all));
+    assignments.push_back(assignment(plan.cluster, all, caller));
     for (const SubsetPlan& subset : plan.subsets) {
       std::vector<const HostPlan*> members;
       for (const HostPlan& host : plan.hosts) {
         if (hostInSubset(host, subset)) members.push_back(&host);
       }
-      clusters.push_back(edsCluster(plan, subset.cluster, security));
-      assignments.push_back(assignment(subset.cluster, members));
-    }
-    // One warning per service, not one per port.
-    if (&plan == &plans.front() || plan.service != (&plan - 1)->service ||
-        plan.namespace_ != (&plan - 1)->namespace_) {
-      warnUnapplied(plan, warnings);
+      assignments.push_back(assignment(subset.cluster, members, caller));
     }
   }
 }

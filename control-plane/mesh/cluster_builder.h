@@ -2,12 +2,14 @@
 // service port and per RouteRule subset, with its assignment, and a STATIC
 // "inbound|<port>" cluster per app port of the proxy itself.
 //
-// TrafficPolicy fields emitted today: connect_timeout, circuit_breakers.
-// Not yet (remora-proxy's converters refuse them until issue 6 implements
-// them; each unapplied field becomes a warning): load_balancer other than
-// ROUND_ROBIN, outlier_detection, health_check. Retries go on routes.
+// The service's TrafficPolicy (with the mesh's defaults) shapes every
+// outbound cluster: see traffic_policy_builder.h. Retries and timeouts go on
+// routes (route_builder.h). Assignments depend on the caller's locality:
+// endpoints in its zone get priority 0, the rest of its region 1, other
+// regions 2 (renumbered without gaps).
 //
-// Internal to control-plane/mesh; called by buildForProxy. Pure; any thread.
+// Internal to control-plane/mesh; called by buildForProxy and MeshSnapshots.
+// Pure; any thread.
 #pragma once
 
 #include <google/protobuf/any.pb.h>
@@ -21,12 +23,23 @@
 
 namespace remora::cp::mesh {
 
-// Outbound clusters (and their assignments) for every planned port; with
-// security enabled, each cluster of a STRICT or PERMISSIVE service
-// originates mTLS (security_builder.h).
+// Outbound clusters for every planned port; with security enabled, each
+// cluster of a STRICT or PERMISSIVE service originates mTLS (security_builder.h).
 void buildOutboundClusters(const std::vector<PortPlan>& plans, std::vector<google::protobuf::Any>& clusters,
-                           std::vector<google::protobuf::Any>& assignments, std::vector<std::string>& warnings,
                            const MeshSecurity& security = {});
+
+// Where the caller runs (its bootstrap's node.locality); empty: unknown, and
+// every endpoint gets priority 0.
+struct CallerLocality {
+  std::string region;
+  std::string zone;
+  auto operator<=>(const CallerLocality&) const = default;
+};
+
+// One ClusterLoadAssignment per outbound cluster, in the same order, with
+// priorities ranked for `caller`.
+void buildOutboundAssignments(const std::vector<PortPlan>& plans, const CallerLocality& caller,
+                              std::vector<google::protobuf::Any>& assignments);
 
 // "inbound|<port>" for each of the proxy's app ports; `own_ports` are the
 // plans of the proxy's own service (may be empty), used for the protocol.

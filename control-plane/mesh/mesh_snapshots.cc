@@ -40,16 +40,12 @@ MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshS
   std::vector<google::protobuf::Any> listener;
   listener.push_back(buildOutboundListener(plans_, sharedIdentity("default"), warnings_));
   std::vector<google::protobuf::Any> clusters;
-  std::vector<google::protobuf::Any> assignments;
-  buildOutboundClusters(plans_, clusters, assignments, warnings_, security_);
+  buildOutboundClusters(plans_, clusters, security_);
   // Names are unique by construction (one per service port and subset), so
   // these cannot fail; a failure would leave the part empty, and every proxy
   // would then fail loudly in forProxy rather than get half a config.
   if (auto part = makeInterned(resources::kListenerTypeUrl, std::move(listener))) outbound_listener_ = *part;
   if (auto part = makeInterned(resources::kClusterTypeUrl, std::move(clusters))) clusters_ = *part;
-  if (auto part = makeInterned(resources::kClusterLoadAssignmentTypeUrl, std::move(assignments))) {
-    assignments_ = *part;
-  }
   if (security_.enabled) {
     if (security_.trust_bundle_pem.empty()) {
       warnings_.push_back("mTLS is on but the trust bundle is empty: proxies cannot verify any peer");
@@ -99,6 +95,17 @@ base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts
   return &by_namespace_.emplace(key, std::move(parts)).first->second;
 }
 
+base::Result<MeshSnapshots::Part> MeshSnapshots::assignmentsFor(const ProxyIdentity& proxy) {
+  const CallerLocality caller{proxy.region, proxy.zone};
+  if (auto it = assignments_.find(caller); it != assignments_.end()) return it->second;
+  std::vector<google::protobuf::Any> assignments;
+  buildOutboundAssignments(plans_, caller, assignments);
+  auto part = makeInterned(resources::kClusterLoadAssignmentTypeUrl, std::move(assignments));
+  if (!part) return part.error();
+  assignments_.emplace(caller, *part);
+  return *part;
+}
+
 base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) {
   ProxySnapshot out;
   InboundResources inbound = buildInbound(plans_, proxy, security_);
@@ -107,7 +114,9 @@ base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) 
   std::vector<google::protobuf::Any> inbound_clusters = std::move(inbound.clusters);
 
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<Part> parts = {clusters_, assignments_};
+  auto assignments = assignmentsFor(proxy);
+  if (!assignments) return assignments.error();
+  std::vector<Part> parts = {clusters_, *assignments};
   if (secrets_) parts.push_back(secrets_);
   if (defaultOutboundAddress(proxy)) {
     parts.push_back(outbound_listener_);

@@ -1,7 +1,8 @@
 // MeshSnapshots: the ResourceSnapshot of every proxy, from one MeshState,
 // built for a thousand proxies without building a thousand meshes. What every
-// proxy shares (the outbound listener, every outbound cluster and its
-// endpoints) is built once; what a namespace shares (the route table's short
+// proxy shares (the outbound listener, every outbound cluster) is built once;
+// the endpoints once per caller locality (their priorities depend on it);
+// what a namespace shares (the route table's short
 // host names, the API listeners) once per namespace; only the inbound
 // listener and clusters are a proxy's own. Each piece is a ResourcePart,
 // interned by content: a proxy whose config did not change gets the very
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/cluster_builder.h"
 #include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
@@ -69,7 +71,10 @@ class MeshSnapshots {
   mutable std::mutex mutex_;
   Part outbound_listener_;  // at the default address
   Part clusters_;
-  Part assignments_;
+  // Endpoint priorities depend on the caller's locality: one part per
+  // (region, zone) callers have, built on first use. With mutex_ held.
+  base::Result<Part> assignmentsFor(const ProxyIdentity& proxy);
+  std::map<CallerLocality, Part> assignments_;
   Part secrets_;  // ROOTCA; null when security is disabled
   struct NamespaceParts {
     Part routes;

@@ -1,6 +1,7 @@
 #include "control-plane/mesh/route_builder.h"
 
 #include "control-plane/mesh/snapshot_builder.h"
+#include "control-plane/mesh/traffic_policy_builder.h"
 #include "envoy/config/route/v3/route.pb.h"
 
 namespace remora::cp::mesh {
@@ -61,9 +62,6 @@ void setDestination(const PortPlan& plan, const v1::Route& rule_route, route::Ro
 
 void warnUnapplied(const PortPlan& plan, std::vector<std::string>& warnings) {
   const std::string who = "service '" + plan.namespace_ + "/" + plan.service + "': ";
-  if (plan.policy != nullptr && plan.policy->has_retries()) {
-    warnings.push_back(who + "TrafficPolicy retries are not applied yet");
-  }
   for (const v1::RouteRule* rule : plan.rules) {
     for (const v1::Route& rule_route : rule->routes()) {
       if (rule_route.has_fault()) {
@@ -89,6 +87,7 @@ route::VirtualHost virtualHost(const PortPlan& plan, const ProxyIdentity& proxy)
       setMatch(rule_route.match(), *out->mutable_match());
       setDestination(plan, rule_route, *out->mutable_route());
       setTimeout(plan, &rule_route, *out->mutable_route());
+      applyRoutePolicy(plan.policy, *out->mutable_route());
     }
   }
   route::Route* fallback = vhost.add_routes();
@@ -96,6 +95,7 @@ route::VirtualHost virtualHost(const PortPlan& plan, const ProxyIdentity& proxy)
   fallback->mutable_match()->set_prefix("/");
   fallback->mutable_route()->set_cluster(plan.cluster);
   setTimeout(plan, nullptr, *fallback->mutable_route());
+  applyRoutePolicy(plan.policy, *fallback->mutable_route());
   return vhost;
 }
 

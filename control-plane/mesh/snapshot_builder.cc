@@ -51,7 +51,8 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy,
   std::vector<google::protobuf::Any>& clusters = out.resources[std::string(resources::kClusterTypeUrl)];
   std::vector<google::protobuf::Any>& assignments =
       out.resources[std::string(resources::kClusterLoadAssignmentTypeUrl)];
-  buildOutboundClusters(plans, clusters, assignments, out.warnings, security);
+  buildOutboundClusters(plans, clusters, security);
+  buildOutboundAssignments(plans, CallerLocality{proxy.region, proxy.zone}, assignments);
   for (google::protobuf::Any& any : inbound.clusters) clusters.push_back(std::move(any));
   out.warnings.insert(out.warnings.end(), inbound.warnings.begin(), inbound.warnings.end());
   if (security.enabled) out.resources[std::string(resources::kSecretTypeUrl)].push_back(rootCaSecret(security));

@@ -22,7 +22,8 @@
 //   Cluster "outbound|<port>||<name>.<ns>" (EDS) per service port, and
 //           "outbound|<port>|<subset>|<name>.<ns>" per subset a RouteRule splits to;
 //   Cluster "inbound|<app port>" (STATIC 127.0.0.1:<app port>).
-//   ClusterLoadAssignment per EDS cluster, endpoints grouped by (region, zone).
+//   ClusterLoadAssignment per EDS cluster, endpoints grouped by (region, zone),
+//           priority 0 in the proxy's zone, 1 in its region, 2 elsewhere.
 //   API listeners (no address) for gRPC xds:/// targets: see listener_builder.h.
 //   Secret "ROOTCA" (security enabled only): the mesh's trust bundle.
 //

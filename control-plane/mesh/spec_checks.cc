@@ -14,13 +14,7 @@ using base::Status;
 
 namespace {
 
-// Retry conditions remora-proxy's router implements (xds/resources keeps the
-// same list); anything else would be refused when the policy reaches a proxy.
-const std::set<std::string, std::less<>> kRetryOn = {"5xx",           "gateway-error", "reset", "connect-failure",
-                                                     "retriable-4xx", "refused-stream"};
-
 constexpr uint32_t kMaxEndpointWeight = 128;
-constexpr uint32_t kMaxRetryAttempts = 10;
 
 bool isAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -301,60 +295,7 @@ Status checkEndpointSpec(const v1::Endpoint& spec, std::string_view path) {
   return checkLabels(spec.labels(), pathOf(path, "labels"));
 }
 
-Status checkTrafficPolicySpec(const v1::TrafficPolicy& spec, std::string_view path) {
-  if (Status s = checkServiceRef(spec.service(), pathOf(path, "service")); !s) return s;
-  if (Status s = checkDuration(spec.has_connect_timeout(), spec.connect_timeout(), pathOf(path, "connect_timeout"),
-                               true);
-      !s) {
-    return s;
-  }
-  if (Status s = checkDuration(spec.has_request_timeout(), spec.request_timeout(), pathOf(path, "request_timeout"),
-                               false);
-      !s) {
-    return s;
-  }
-  if (spec.has_retries()) {
-    const std::string retries = pathOf(path, "retries");
-    const v1::RetryPolicy& policy = spec.retries();
-    if (policy.attempts() < 1 || policy.attempts() > kMaxRetryAttempts) {
-      return invalidAt(pathOf(retries, "attempts"), "must be 1..10");
-    }
-    if (Status s = checkDuration(policy.has_per_try_timeout(), policy.per_try_timeout(),
-                                 pathOf(retries, "per_try_timeout"), true);
-        !s) {
-      return s;
-    }
-    for (int i = 0; i < policy.retry_on_size(); ++i) {
-      if (!kRetryOn.contains(policy.retry_on(i))) {
-        return invalidAt(pathOf(pathOf(retries, "retry_on"), i),
-                         "\"" + policy.retry_on(i) +
-                             "\" is not one of 5xx, gateway-error, reset, connect-failure, retriable-4xx, "
-                             "refused-stream");
-      }
-    }
-  }
-  if (spec.has_outlier_detection()) {
-    const std::string outlier = pathOf(path, "outlier_detection");
-    const v1::OutlierDetection& od = spec.outlier_detection();
-    if (od.max_ejection_percent() > 100) return invalidAt(pathOf(outlier, "max_ejection_percent"), "must be 0..100");
-    if (Status s = checkDuration(od.has_interval(), od.interval(), pathOf(outlier, "interval"), true); !s) return s;
-    if (Status s = checkDuration(od.has_base_ejection_time(), od.base_ejection_time(),
-                                 pathOf(outlier, "base_ejection_time"), true);
-        !s) {
-      return s;
-    }
-  }
-  if (spec.has_health_check()) {
-    const std::string hc = pathOf(path, "health_check");
-    const v1::HealthCheck& check = spec.health_check();
-    if (!check.path().empty() && check.path().front() != '/') {
-      return invalidAt(pathOf(hc, "path"), "must start with '/'");
-    }
-    if (Status s = checkDuration(check.has_interval(), check.interval(), pathOf(hc, "interval"), true); !s) return s;
-    if (Status s = checkDuration(check.has_timeout(), check.timeout(), pathOf(hc, "timeout"), true); !s) return s;
-  }
-  return Status::ok();
-}
+// checkTrafficPolicySpec is in traffic_policy_checks.cc.
 
 Status checkRouteRuleSpec(const v1::RouteRule& spec, std::string_view path) {
   if (Status s = checkServiceRef(spec.service(), pathOf(path, "service")); !s) return s;

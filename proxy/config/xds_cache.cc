@@ -281,7 +281,12 @@ base::Result<std::shared_ptr<const Snapshot>> XdsCache::assemble(Compiled& state
       still_used[name] = f->second;
     } else {
       auto full = std::make_shared<Cluster>(*c);
-      if (assignment) full->endpoints = assignment->endpoints;
+      // Endpoints carry their locality and priority; the assignment's
+      // overprovisioning factor drives priority failover.
+      if (assignment) {
+        full->endpoints = assignment->endpoints;
+        full->overprovisioning_factor = assignment->overprovisioning_factor;
+      }
       still_used[name] = {c, assignment, std::move(full)};
     }
     snap->clusters.push_back(still_used[name].result);

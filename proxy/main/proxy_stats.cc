@@ -85,6 +85,23 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
                                 {"cluster", "when"});
   f.upstream_route_timeouts =
       d.counter("remora_upstream_route_timeouts", "Requests that hit the route timeout.", c);
+  f.upstream_retries = d.counter("remora_upstream_retries", "Retries started.", c);
+  f.upstream_retry_overflows = d.counter(
+      "remora_upstream_retry_overflows", "Retries refused by the retry budget (or max_retries without one).", c);
+  f.upstream_retry_unsafe = d.counter(
+      "remora_upstream_retry_unsafe",
+      "Retries not made because the request was not idempotent and may have reached the upstream.", c);
+  f.upstream_retry_body_too_large =
+      d.counter("remora_upstream_retry_body_too_large", "Requests not retriable: the body outgrew the replay buffer.", c);
+  f.upstream_per_try_timeouts = d.counter("remora_upstream_per_try_timeouts", "Tries that hit the per-try timeout.", c);
+  f.outlier_ejections = d.counter("remora_outlier_ejections", "Hosts ejected by outlier detection, by why.",
+                                  {"cluster", "reason"});
+  f.outlier_ejections_overflow = d.counter(
+      "remora_outlier_ejections_overflow", "Ejections max_ejection_percent prevented.", c);
+  f.outlier_ejected_hosts = d.gauge("remora_outlier_ejected_hosts", "Hosts ejected now.", c);
+  f.health_check_failures = d.counter("remora_health_check_failures", "Times the active health check turned a host unhealthy.", c);
+  f.health_check_unhealthy_hosts =
+      d.gauge("remora_health_check_unhealthy_hosts", "Hosts the active health check marks unhealthy now.", c);
   f.server_ready = d.gauge("remora_server_ready", "1 when the proxy serves traffic, 0 while starting or draining.", {});
   f.server_draining = d.gauge("remora_server_draining", "1 while the proxy drains before exiting.", {});
   f.server_start_time = d.gauge("remora_server_start_time_seconds", "Unix time the proxy started.", {});
@@ -183,6 +200,11 @@ upstream::PoolCounters makeClusterCounters(observability::WorkerStats& s, const 
   p.resets_before_response = s.counter(f.upstream_resets, {cluster, "before_response"});
   p.resets_after_response = s.counter(f.upstream_resets, {cluster, "after_response"});
   p.route_timeouts = s.counter(f.upstream_route_timeouts, {cluster});
+  p.retries = s.counter(f.upstream_retries, {cluster});
+  p.retry_overflows = s.counter(f.upstream_retry_overflows, {cluster});
+  p.retry_unsafe = s.counter(f.upstream_retry_unsafe, {cluster});
+  p.retry_body_too_large = s.counter(f.upstream_retry_body_too_large, {cluster});
+  p.per_try_timeouts = s.counter(f.upstream_per_try_timeouts, {cluster});
   return p;
 }
 

@@ -48,6 +48,17 @@ struct ProxyFamilies {
   observability::CounterFamily upstream_overflows;
   observability::CounterFamily upstream_resets;  // + when
   observability::CounterFamily upstream_route_timeouts;
+  observability::CounterFamily upstream_retries;
+  observability::CounterFamily upstream_retry_overflows;
+  observability::CounterFamily upstream_retry_unsafe;
+  observability::CounterFamily upstream_retry_body_too_large;
+  observability::CounterFamily upstream_per_try_timeouts;
+  // Main thread: outlier detection and active health checks.
+  observability::CounterFamily outlier_ejections;  // + reason
+  observability::CounterFamily outlier_ejections_overflow;
+  observability::GaugeFamily outlier_ejected_hosts;
+  observability::CounterFamily health_check_failures;
+  observability::GaugeFamily health_check_unhealthy_hosts;
   // TLS, by direction ("inbound": a listener; "outbound": a cluster) and name.
   observability::CounterFamily tls_handshakes;
   observability::CounterFamily tls_resumed;

@@ -40,10 +40,28 @@ base::Status Server::start() {
   // Workers bind their listeners before their loops start: the main thread
   // resolves each listener's port (port 0 included) and every worker binds
   // its own SO_REUSEPORT socket to it.
+  host_health_ = std::make_unique<HostHealth>(
+      main_, stats_.mainStats(), families_,
+      [this](const std::string& cluster, const std::string& address, upstream::HostHealthFlag flag, bool set) {
+        for (size_t i = 0; i < workers_.size(); ++i) {
+          Worker* w = workers_[i].get();
+          if (!workers_running_) {
+            w->setHostFlag(cluster, address, flag, set);
+            continue;
+          }
+          threads_[i]->dispatcher().post([w, cluster, address, flag, set] { w->setHostFlag(cluster, address, flag, set); });
+        }
+      });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     threads_.push_back(std::make_unique<net::WorkerThread>("worker-" + std::to_string(i)));
     auto& shard = stats_.addShard("worker-" + std::to_string(i));
     workers_.push_back(std::make_unique<Worker>(threads_.back()->dispatcher(), i, shard, families_));
+    workers_.back()->setOutcomeReporter([this](std::vector<OutcomeRecord> batch) {
+      auto shared = std::make_shared<std::vector<OutcomeRecord>>(std::move(batch));
+      main_.post([this, shared] {
+        if (host_health_) host_health_->record(std::move(*shared));
+      });
+    });
   }
   if (auto s = publish(*snapshot); !s) return s;
   for (size_t i = 0; i < threads_.size(); ++i) {
@@ -112,6 +130,7 @@ base::Status Server::publish(std::shared_ptr<const config::Snapshot> snapshot) {
   }
   snapshot_ = snapshot;
   listener_addresses_ = addresses;
+  if (host_health_) host_health_->update(*snapshot_);
 
   if (!workers_running_) {
     for (auto& w : workers_) {
@@ -367,6 +386,8 @@ int Server::run() {
 }
 
 void Server::stopWorkers() {
+  // Health checks and ejections stop first: nothing more is posted to workers.
+  host_health_.reset();
   for (auto& t : threads_) t->stop();
   // Workers whose thread never started are destroyed here, on the main thread.
   workers_.clear();
@@ -420,6 +441,11 @@ void Server::registerAdminEndpoints() {
                        }
                        body += "]}\n";
                        respond({200, "application/json", body});
+                     });
+  admin_->addHandler("/clusters", "clusters and their hosts' health: ejections, health checks (JSON)", false,
+                     [this](const admin::AdminRequest&, admin::Responder respond) {
+                       respond({200, "application/json",
+                                host_health_ ? host_health_->clustersJson(*snapshot_) : std::string("{\"clusters\":[]}\n")});
                      });
   admin_->addHandler("/config_dump", "the running configuration (JSON)", false,
                      [this](const admin::AdminRequest&, admin::Responder respond) {

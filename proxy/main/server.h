@@ -20,6 +20,7 @@
 #include "proxy/config/xds_cache.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/main/proxy_stats.h"
+#include "proxy/main/host_health.h"
 #include "proxy/main/worker.h"
 #include "proxy/observability/stats_registry.h"
 #include "proxy/net/dispatcher.h"
@@ -78,6 +79,8 @@ class Server : private config::AdsClientObserver {
   std::unique_ptr<config::IdentityClient> identity_;
   envoy::config::core::v3::Node node_;
   ProxyFamilies families_;
+  // Outlier detection and active health checks (main thread).
+  std::unique_ptr<HostHealth> host_health_;
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::string config_json_;  // the bootstrap as loaded, for /config_dump
   std::vector<std::unique_ptr<net::WorkerThread>> threads_;

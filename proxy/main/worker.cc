@@ -17,6 +17,7 @@ void Worker::shutdown() {
   // Connections (in listeners) use pools (in clusters): listeners go first.
   drain_poll_.reset();
   sweep_timer_.reset();
+  outcome_flush_.reset();
   listeners_.clear();
   retired_.clear();
   clusters_.reset();
@@ -30,6 +31,7 @@ base::Status Worker::apply(std::shared_ptr<const config::Snapshot> snapshot, con
         [this](const std::string& cluster) { return makeClusterTlsCounters(stats_, families_, cluster); });
   }
   clusters_->update(snapshot_->clusters, snapshot_->cluster_tls);
+  if (reporter_) clusters_->setOutcomeSink(this);
 
   base::Status first_error;
   std::vector<std::unique_ptr<ActiveListener>> next;
@@ -63,6 +65,26 @@ base::Status Worker::apply(std::shared_ptr<const config::Snapshot> snapshot, con
     sweep_timer_->enable(std::chrono::seconds(1));
   }
   return first_error;
+}
+
+void Worker::record(const upstream::Cluster& cluster, const upstream::Host& host, upstream::HostOutcome outcome) {
+  outcomes_.push_back(OutcomeRecord{cluster.configPtr(), host.address(), outcome});
+  if (!outcome_flush_) outcome_flush_ = dispatcher_.createTimer([this] { flushOutcomes(); });
+  // Consecutive-failure ejection waits for this batch: a few ms, not an interval.
+  if (!outcome_flush_->enabled()) outcome_flush_->enable(std::chrono::milliseconds(5));
+}
+
+void Worker::flushOutcomes() {
+  if (outcomes_.empty() || !reporter_) return;
+  std::vector<OutcomeRecord> batch;
+  batch.swap(outcomes_);
+  outcomes_.reserve(batch.size());
+  reporter_(std::move(batch));
+}
+
+void Worker::setHostFlag(const std::string& cluster, const std::string& address, upstream::HostHealthFlag flag,
+                         bool set) {
+  if (clusters_) clusters_->setHostFlag(cluster, address, flag, set);
 }
 
 void Worker::retire(std::unique_ptr<ActiveListener> listener) {

@@ -7,6 +7,7 @@
 // dispatcher.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,12 +15,13 @@
 
 #include "proxy/config/snapshot.h"
 #include "proxy/main/active_listener.h"
+#include "proxy/main/host_health.h"
 #include "proxy/net/dispatcher.h"
 #include "proxy/upstream/cluster_manager.h"
 
 namespace remora::server {
 
-class Worker {
+class Worker : private upstream::OutcomeSink {
  public:
   // `stats` is this worker's shard; `families` outlives the worker.
   Worker(net::Dispatcher& dispatcher, uint32_t index, observability::WorkerStats& stats,
@@ -45,8 +47,18 @@ class Worker {
   void shutdown();
   net::Dispatcher& dispatcher() { return dispatcher_; }
 
+  // Where batches of try outcomes go (the main thread's HostHealth, by a
+  // post); set before the worker's loop runs.
+  using OutcomeReporter = std::function<void(std::vector<OutcomeRecord> batch)>;
+  void setOutcomeReporter(OutcomeReporter reporter) { reporter_ = std::move(reporter); }
+  // The main thread's health decision for a host (posted here).
+  void setHostFlag(const std::string& cluster, const std::string& address, upstream::HostHealthFlag flag, bool set);
+
  private:
   size_t sessionCount() const;
+  // upstream::OutcomeSink: batched, sent to the main thread every few ms.
+  void record(const upstream::Cluster& cluster, const upstream::Host& host, upstream::HostOutcome outcome) override;
+  void flushOutcomes();
   void retire(std::unique_ptr<ActiveListener> listener);
   void sweep();
 
@@ -63,6 +75,9 @@ class Worker {
   // Frees retired listeners, clusters and hosts once their connections end.
   net::TimerPtr sweep_timer_;
   net::TimerPtr drain_poll_;
+  OutcomeReporter reporter_;
+  std::vector<OutcomeRecord> outcomes_;
+  net::TimerPtr outcome_flush_;
 };
 
 }  // namespace remora::server

@@ -1,8 +1,10 @@
 #include "proxy/router/router_filter.h"
 
+#include <algorithm>
 #include <string>
 
 #include "proxy/http/manager/active_stream.h"
+#include "proxy/router/hash_policy.h"
 
 namespace remora::router {
 namespace {
@@ -122,18 +124,82 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
     return;
   }
   counted_request_ = true;
-  host_ = cluster_->pickHost(upstream::LoadBalancerContext{});
-  if (host_ == nullptr) {
-    fail(base::Error::kNoHealthyUpstream, "cluster '" + cluster_name + "' has no healthy endpoint");
+
+  const std::optional<std::string_view> content_type = request_headers_->get("content-type");
+  grpc_ = content_type && content_type->starts_with("application/grpc");
+  if (grpc_) {
+    // An incoming grpc-timeout bounds the call (capped by the route's
+    // grpc_timeout_header_max); the remaining time is passed upstream.
+    if (auto value = request_headers_->get("grpc-timeout")) {
+      if (std::optional<std::chrono::milliseconds> t = parseGrpcTimeout(*value)) {
+        if (action_->grpc_timeout_header_max && action_->grpc_timeout_header_max->count() > 0) {
+          t = std::min(*t, *action_->grpc_timeout_header_max);
+        }
+        deadline_ = downstream_.dispatcher().now() + *t;
+      }
+    }
+  }
+  // Retries need the request again: not for upgrades, whose bytes after the
+  // handshake are a stream rather than a message.
+  if (action_->retry_policy && action_->retry_policy->num_retries > 0 && !upgrade) {
+    retry_.emplace(*action_->retry_policy, request_headers_->method(), grpc_);
+  }
+  if (!action_->hash_policy.empty()) {
+    hash_ = computeHash(action_->hash_policy, *request_headers_, downstream_.remoteAddress());
+  }
+  cluster_->onRequest();
+  rewriteRequest(*action_);
+  if (action_->idle_timeout && action_->idle_timeout->count() > 0) touchIdleTimer();
+  if (request_done_) startRouteTimer();
+  startTry();
+}
+
+void RouterFilter::startTry() {
+  const upstream::LoadBalancerContext context{hash_, attempts_, &tried_hosts_};
+  upstream::Host* host = cluster_->pickHost(context);
+  if (host == nullptr) {
+    fail(base::Error::kNoHealthyUpstream, "cluster '" + cluster_->name() + "' has no healthy endpoint");
     return;
   }
-  host_->requestStarted();
-  rewriteRequest(*action_);
-  if (request_done_) startRouteTimer();
+  ++attempts_;
+  tried_hosts_.push_back(host);
+  upstream::ConnectionPool& pool = cluster_->pool(*host, downstream_.protocol());
+  tries_.push_back(std::make_unique<UpstreamRequest>(*this, downstream_.dispatcher(), *host, pool, attempts_));
+  // May call back (ready or failed) before returning.
+  tries_.back()->start();
+}
 
-  pool_ = &cluster_->pool(*host_, downstream_.protocol());
-  upstream::ConnectionPool::PendingHandle handle;
-  if (pool_->newStream(*this, *this, handle)) pending_ = handle;
+void RouterFilter::onTryReady(UpstreamRequest& request) {
+  report(request, upstream::HostOutcome::kLocalOriginSuccess);
+  http::HeaderMap& h = *request_headers_;
+  if (retry_ || attempts_ > 1) h.set("x-remora-attempt-count", std::to_string(request.attempt()));
+  if (deadline_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - downstream_.dispatcher().now());
+    h.set("grpc-timeout", formatGrpcTimeout(std::max(left, std::chrono::milliseconds(0))));
+  }
+  // What this try must send: the whole body so far when it is a replay,
+  // otherwise what arrived while no stream could take it.
+  net::Buffer copy;
+  net::Buffer* body = &pending_body_;
+  if (retry_ && !replay_.empty()) {
+    copy.addCopy(replay_);
+    pending_body_.clear();
+    body = &copy;
+  }
+  const bool has_body = !body->empty() || request_trailers_ != nullptr;
+  const bool headers_only = request_done_ && !has_body;
+  request.encodeHeaders(h, headers_only);
+  if (!request.ready()) return;  // reset synchronously
+  if (!body->empty() || (request_done_ && request_trailers_ == nullptr && !headers_only)) {
+    request.encodeData(*body, request_done_ && request_trailers_ == nullptr);
+    if (!request.ready()) return;
+  }
+  if (request_trailers_ != nullptr) request.encodeTrailers(*request_trailers_);
+  if (request_done_ && retry_ && retry_->perTryTimeout()) request.startPerTryTimer(*retry_->perTryTimeout());
+  if (downstream_paused_) {
+    downstream_paused_ = false;
+    downstream_.readDisableDownstream(false);
+  }
 }
 
 void RouterFilter::rewriteRequest(const xds::resources::RouteAction& action) {
@@ -175,8 +241,37 @@ void RouterFilter::onRequestData(net::Buffer& data, bool end_stream) {
     return;
   }
   if (end_stream) request_done_ = true;
-  if (upstream_ != nullptr) {
-    upstream_->encodeData(data, end_stream);
+  touchIdleTimer();
+  if (retry_) {
+    if (replay_.length() + data.length() > kReplayBufferLimit) {
+      // Too long to replay: this request gets no retry (and no hedge).
+      cluster_->counters().retry_body_too_large.inc();
+      disableRetries();
+      const bool any_ready = std::any_of(tries_.begin(), tries_.end(), [](const auto& t) { return t->ready(); });
+      if (!any_ready && attempts_ > 1) {
+        // A retry is waiting for its stream and can no longer send the whole body.
+        fail(base::Error::kOverflow, "the request body outgrew the " + std::to_string(kReplayBufferLimit / 1024) +
+                                         " KiB replay buffer while a retry was starting");
+        data.clear();
+        return;
+      }
+      std::erase_if(tries_, [](const std::unique_ptr<UpstreamRequest>& t) { return !t->ready(); });
+    } else {
+      replay_.addCopy(data);
+    }
+  }
+  UpstreamRequest* ready = nullptr;
+  for (auto& t : tries_) {
+    if (!t->ready()) continue;
+    if (ready != nullptr) {
+      net::Buffer copy;
+      copy.addCopy(data);
+      ready->encodeData(copy, end_stream);
+    }
+    ready = t.get();
+  }
+  if (ready != nullptr) {
+    ready->encodeData(data, end_stream);
   } else {
     pending_body_.move(data);
     if (pending_body_.length() > kPendingBodyLimit && !downstream_paused_) {
@@ -184,44 +279,122 @@ void RouterFilter::onRequestData(net::Buffer& data, bool end_stream) {
       downstream_.readDisableDownstream(true);
     }
   }
-  if (end_stream) startRouteTimer();
+  if (end_stream) finishRequestOnTries();
 }
 
 void RouterFilter::onRequestTrailers(http::HeaderMapPtr trailers) {
   if (done_) return;
   request_done_ = true;
-  if (upstream_ != nullptr) {
-    upstream_->encodeTrailers(*trailers);
-  } else {
-    pending_trailers_ = std::move(trailers);
+  request_trailers_ = std::move(trailers);
+  for (auto& t : tries_) {
+    if (t->ready()) t->encodeTrailers(*request_trailers_);
   }
+  finishRequestOnTries();
+}
+
+void RouterFilter::finishRequestOnTries() {
   startRouteTimer();
-}
-
-void RouterFilter::onPoolReady(http::Stream& stream, upstream::Host& host) {
-  pending_.reset();
-  upstream_ = &stream;
-  const bool has_body = !pending_body_.empty() || pending_trailers_ != nullptr;
-  const bool headers_only = request_done_ && !has_body;
-  upstream_->encodeHeaders(*request_headers_, headers_only);
-  if (upstream_ == nullptr) return;  // reset synchronously
-  if (!pending_body_.empty() || (request_done_ && pending_trailers_ == nullptr && !headers_only)) {
-    upstream_->encodeData(pending_body_, request_done_ && pending_trailers_ == nullptr);
-  }
-  if (upstream_ != nullptr && pending_trailers_ != nullptr) upstream_->encodeTrailers(*pending_trailers_);
-  if (downstream_paused_) {
-    downstream_paused_ = false;
-    downstream_.readDisableDownstream(false);
+  if (!retry_ || !retry_->perTryTimeout()) return;
+  for (auto& t : tries_) {
+    if (t->ready()) t->startPerTryTimer(*retry_->perTryTimeout());
   }
 }
 
-void RouterFilter::onPoolFailure(base::Error reason, std::string_view detail) {
-  pending_.reset();
-  fail(reason, std::string(detail));
+void RouterFilter::report(UpstreamRequest& request, upstream::HostOutcome outcome) {
+  cluster_->reportOutcome(request.host(), outcome);
 }
 
-void RouterFilter::onHeaders(http::HeaderMapPtr headers, bool end_stream) {
+bool RouterFilter::retryAfter(bool reached_upstream, bool grpc_answer) {
+  if (!retry_ || !retry_->triesLeft() || done_) return false;
+  if (!retry_->mayRepeat(reached_upstream, grpc_answer)) {
+    cluster_->counters().retry_unsafe.inc();
+    return false;
+  }
+  if (!cluster_->tryStartRetry()) return false;  // budget or max_retries; counted there
+  // The retry stays active (for max_retries) until the request ends.
+  ++retries_taken_;
+  cluster_->counters().retries.inc();
+  const std::chrono::milliseconds backoff = retry_->nextBackoff(factory_.random_);
+  if (!retry_timer_) retry_timer_ = downstream_.dispatcher().createTimer([this] { startTry(); });
+  retry_timer_->enable(backoff);
+  return true;
+}
+
+void RouterFilter::removeTry(UpstreamRequest& request) {
+  for (auto it = tries_.begin(); it != tries_.end(); ++it) {
+    if (it->get() != &request) continue;
+    std::unique_ptr<UpstreamRequest> gone = std::move(*it);
+    tries_.erase(it);
+    gone->cancel();
+    // It may be the caller up the stack: destroyed after this event.
+    downstream_.dispatcher().deferredDelete(std::move(gone));
+    return;
+  }
+}
+
+void RouterFilter::onTryFailed(UpstreamRequest& request, TryFailure failure, base::Error error, std::string detail) {
   if (done_) return;
+  const bool never_reached = failure == TryFailure::kConnectFailure || failure == TryFailure::kRefusedStream;
+  if (error == base::Error::kOverflow) {
+    // A pool limit is a circuit breaker, not a host failure: no retry.
+    removeTry(request);
+    if (tries_.empty()) fail(error, std::move(detail));
+    return;
+  }
+  report(request, upstream::HostOutcome::kLocalOriginFailure);
+  if (failure == TryFailure::kPerTryTimeout) {
+    cluster_->counters().per_try_timeouts.inc();
+    if (action_->hedge_on_per_try_timeout && retry_ && retry_->retriableFailure(failure) && tries_.size() == 1) {
+      // Hedge: a second try races the slow one; the first answer wins.
+      if (retryAfter(true, false)) return;
+    }
+  }
+  if (failure == TryFailure::kReset || failure == TryFailure::kRefusedStream) {
+    cluster_->counters().resets_before_response.inc();
+  }
+  const bool reached = request.reachedUpstream() && !never_reached;
+  removeTry(request);
+  if (!tries_.empty()) return;  // a hedged try is still running
+  if (retry_ && retry_->retriableFailure(failure) && retryAfter(reached, false)) return;
+  if (attempts_ > 1) detail += " (after " + std::to_string(attempts_) + " tries)";
+  fail(error, std::move(detail));
+}
+
+void RouterFilter::onTryHeaders(UpstreamRequest& request, http::HeaderMapPtr headers, bool end_stream) {
+  if (done_) return;
+  const uint32_t status = headers->status();
+  std::optional<uint32_t> grpc_status;
+  if (grpc_) {
+    if (auto g = headers->get("grpc-status")) {
+      uint32_t v = 0;
+      if (!g->empty() && g->size() <= 2 && std::all_of(g->begin(), g->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        for (char c : *g) v = v * 10 + static_cast<uint32_t>(c - '0');
+        grpc_status = v;
+      }
+    }
+  }
+  request.host().recordLatency(downstream_.dispatcher().now(), downstream_.dispatcher().now() - request.startedAt());
+  if (status == 502 || status == 503 || status == 504) report(request, upstream::HostOutcome::kGatewayFailure);
+  else if (status >= 500) report(request, upstream::HostOutcome::kUpstream5xx);
+  else report(request, upstream::HostOutcome::kSuccess);
+
+  if (retry_ && retry_->retriableAnswer(status, grpc_status)) {
+    if (tries_.size() > 1) {
+      // A hedged try failed while the other still runs: let that one answer.
+      removeTry(request);
+      return;
+    }
+    if (retryAfter(true, grpc_status.has_value())) {
+      removeTry(request);
+      return;
+    }
+  }
+  winner_ = &request;
+  for (auto& t : tries_) {
+    if (t.get() != &request) t->cancel();
+  }
+  std::erase_if(tries_, [&](const std::unique_ptr<UpstreamRequest>& t) { return t.get() != &request; });
+  if (retry_timer_) retry_timer_->disable();
   response_started_ = true;
   for (const auto& name : route_->response_headers_to_remove) headers->remove(name);
   for (const auto& add : route_->response_headers_to_add) {
@@ -229,63 +402,54 @@ void RouterFilter::onHeaders(http::HeaderMapPtr headers, bool end_stream) {
     else headers->set(add.name, add.value);
   }
   if (end_stream) {
-    upstream_complete_ = true;
     done_ = true;
     cleanup();
   }
   downstream_.encodeHeaders(std::move(headers), end_stream);
 }
 
-void RouterFilter::onData(net::Buffer& data, bool end_stream) {
-  if (done_) {
+void RouterFilter::onTryData(UpstreamRequest& request, net::Buffer& data, bool end_stream) {
+  if (done_ || &request != winner_) {
     data.clear();
     return;
   }
+  touchIdleTimer();
   if (end_stream) {
-    upstream_complete_ = true;
     done_ = true;
     cleanup();
   }
   downstream_.encodeData(data, end_stream);
 }
 
-void RouterFilter::onTrailers(http::HeaderMapPtr trailers) {
-  if (done_) return;
-  upstream_complete_ = true;
+void RouterFilter::onTryTrailers(UpstreamRequest& request, http::HeaderMapPtr trailers) {
+  if (done_ || &request != winner_) return;
   done_ = true;
   cleanup();
   downstream_.encodeTrailers(std::move(trailers));
 }
 
-void RouterFilter::onInformational(http::HeaderMapPtr headers) {
-  // 100 Continue was already answered to the client by the connection manager.
-}
-
-void RouterFilter::onReset(http::StreamResetReason reason, std::string_view detail) {
-  upstream_ = nullptr;
-  if (done_) return;
-  std::string why = "upstream " + std::string(http::resetReasonName(reason));
-  if (!detail.empty()) why += ": " + std::string(detail);
-  if (response_started_) cluster_->counters().resets_after_response.inc();
-  else cluster_->counters().resets_before_response.inc();
+void RouterFilter::onTryResetAfterHeaders(UpstreamRequest& request, http::StreamResetReason reason,
+                                          std::string_view detail) {
+  if (done_ || &request != winner_) return;
+  cluster_->counters().resets_after_response.inc();
   const base::Error code = reason == http::StreamResetReason::kProtocolError ? base::Error::kUpstreamProtocol
                                                                               : base::Error::kUpstreamReset;
-  fail(code, why);
+  fail(code, std::string(detail));
 }
 
-void RouterFilter::onAboveWriteBufferHighWatermark() {
+void RouterFilter::onTryAboveWriteBufferHighWatermark() {
   // The upstream is not taking the request body as fast as the client sends.
   downstream_.readDisableDownstream(true);
 }
 
-void RouterFilter::onBelowWriteBufferLowWatermark() { downstream_.readDisableDownstream(false); }
+void RouterFilter::onTryBelowWriteBufferLowWatermark() { downstream_.readDisableDownstream(false); }
 
 void RouterFilter::onDownstreamAboveWriteBufferHighWatermark() {
-  if (upstream_ != nullptr) upstream_->readDisable(true);
+  if (winner_ != nullptr) winner_->readDisable(true);
 }
 
 void RouterFilter::onDownstreamBelowWriteBufferLowWatermark() {
-  if (upstream_ != nullptr) upstream_->readDisable(false);
+  if (winner_ != nullptr) winner_->readDisable(false);
 }
 
 void RouterFilter::onDownstreamReset(std::string_view reason) {
@@ -294,15 +458,39 @@ void RouterFilter::onDownstreamReset(std::string_view reason) {
 }
 
 void RouterFilter::startRouteTimer() {
-  if (action_ == nullptr || action_->timeout.count() == 0 || route_timer_ || done_) return;
+  if (action_ == nullptr || route_timer_ || done_) return;
+  std::chrono::milliseconds timeout = action_->timeout;
+  if (deadline_) {
+    const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   *deadline_ - downstream_.dispatcher().now()),
+                               std::chrono::milliseconds(0));
+    if (timeout.count() == 0 || left < timeout) timeout = left;
+  } else if (timeout.count() == 0) {
+    return;
+  }
   route_timer_ = downstream_.dispatcher().createTimer([this] { onRouteTimeout(); });
-  route_timer_->enable(action_->timeout);
+  route_timer_->enable(timeout);
 }
 
 void RouterFilter::onRouteTimeout() {
   cluster_->counters().route_timeouts.inc();
-  fail(base::Error::kRouteTimeout,
-       "upstream did not answer within the route timeout of " + std::to_string(action_->timeout.count()) + " ms");
+  for (auto& t : tries_) report(*t, upstream::HostOutcome::kLocalOriginFailure);
+  std::string detail =
+      deadline_ ? std::string("the call's grpc-timeout expired before the upstream answered")
+                : "upstream did not answer within the route timeout of " + std::to_string(action_->timeout.count()) + " ms";
+  if (attempts_ > 1) detail += " (after " + std::to_string(attempts_) + " tries)";
+  fail(base::Error::kRouteTimeout, std::move(detail));
+}
+
+void RouterFilter::touchIdleTimer() {
+  if (action_ == nullptr || !action_->idle_timeout || action_->idle_timeout->count() == 0 || done_) return;
+  if (!idle_timer_) {
+    idle_timer_ = downstream_.dispatcher().createTimer([this] {
+      fail(base::Error::kStreamIdleTimeout, "no bytes in either direction for the route's idle timeout of " +
+                                                std::to_string(action_->idle_timeout->count()) + " ms");
+    });
+  }
+  idle_timer_->enable(*action_->idle_timeout);
 }
 
 void RouterFilter::fail(base::Error reason, std::string detail, uint32_t status) {
@@ -314,20 +502,18 @@ void RouterFilter::fail(base::Error reason, std::string detail, uint32_t status)
 
 void RouterFilter::cleanup() {
   if (route_timer_) route_timer_->disable();
-  if (pending_) {
-    pool_->cancel(*pending_);
-    pending_.reset();
+  if (idle_timer_) idle_timer_->disable();
+  if (retry_timer_) retry_timer_->disable();
+  if (retries_taken_ > 0 && cluster_ != nullptr) {
+    cluster_->finishRetries(retries_taken_);
+    retries_taken_ = 0;
   }
-  if (upstream_ != nullptr) {
-    http::Stream* s = upstream_;
-    upstream_ = nullptr;
-    // Only an unfinished exchange is reset; a complete one is left to the pool.
-    if (!upstream_complete_ || !request_done_) s->resetStream(http::StreamResetReason::kLocalReset);
+  for (auto& t : tries_) {
+    t->cancel();
+    downstream_.dispatcher().deferredDelete(std::move(t));
   }
-  if (host_ != nullptr) {
-    host_->requestFinished();
-    host_ = nullptr;
-  }
+  tries_.clear();
+  winner_ = nullptr;
   if (counted_request_ && cluster_ != nullptr) {
     cluster_->finishRequest();
     counted_request_ = false;

@@ -13,12 +13,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/http/manager/stream_handler.h"
+#include "proxy/router/retry_state.h"
 #include "proxy/router/route_table.h"
+#include "proxy/router/upstream_request.h"
 #include "proxy/security/authorizer.h"
 #include "proxy/upstream/cluster_manager.h"
 #include "proxy/upstream/connection_pool.h"
+#include "proxy/upstream/outlier_detector.h"
 
 namespace remora::router {
 
@@ -69,9 +73,7 @@ class RouterFilterFactory : public http::manager::StreamHandlerFactory {
   HttpSecurity security_;
 };
 
-class RouterFilter : public http::manager::StreamHandler,
-                     public http::StreamCallbacks,
-                     public upstream::PoolCallbacks {
+class RouterFilter : public http::manager::StreamHandler, public UpstreamRequestOwner {
  public:
   RouterFilter(RouterFilterFactory& factory, http::manager::DownstreamStream& downstream);
   ~RouterFilter() override;
@@ -84,29 +86,44 @@ class RouterFilter : public http::manager::StreamHandler,
   void onDownstreamAboveWriteBufferHighWatermark() override;
   void onDownstreamBelowWriteBufferLowWatermark() override;
 
-  // PoolCallbacks
-  void onPoolReady(http::Stream& stream, upstream::Host& host) override;
-  void onPoolFailure(base::Error reason, std::string_view detail) override;
+  // UpstreamRequestOwner: what each try reports.
+  void onTryReady(UpstreamRequest& request) override;
+  void onTryFailed(UpstreamRequest& request, TryFailure failure, base::Error error, std::string detail) override;
+  void onTryHeaders(UpstreamRequest& request, http::HeaderMapPtr headers, bool end_stream) override;
+  void onTryData(UpstreamRequest& request, net::Buffer& data, bool end_stream) override;
+  void onTryTrailers(UpstreamRequest& request, http::HeaderMapPtr trailers) override;
+  void onTryResetAfterHeaders(UpstreamRequest& request, http::StreamResetReason reason,
+                              std::string_view detail) override;
+  void onTryAboveWriteBufferHighWatermark() override;
+  void onTryBelowWriteBufferLowWatermark() override;
 
-  // StreamCallbacks: the upstream response.
-  void onHeaders(http::HeaderMapPtr headers, bool end_stream) override;
-  void onData(net::Buffer& data, bool end_stream) override;
-  void onTrailers(http::HeaderMapPtr trailers) override;
-  void onInformational(http::HeaderMapPtr headers) override;
-  void onReset(http::StreamResetReason reason, std::string_view detail) override;
-  void onAboveWriteBufferHighWatermark() override;
-  void onBelowWriteBufferLowWatermark() override;
+  // The request body a retry can replay; a longer body turns retries off.
+  static constexpr size_t kReplayBufferLimit = 64 * 1024;
 
  private:
   // Fails the request with a local reply and releases everything upstream.
   void fail(base::Error reason, std::string detail, uint32_t status = 0);
+  // Picks a host (another one than before, when there is one) and starts a try.
+  void startTry();
+  // Another try after a failed one, within the policy, the method's rules
+  // and the cluster's budget; false when none may start.
+  bool retryAfter(bool reached_upstream, bool grpc_answer);
+  void removeTry(UpstreamRequest& request);
+  void finishRequestOnTries();
   void startRouteTimer();
   void onRouteTimeout();
+  void touchIdleTimer();
   void cleanup();
   void rewriteRequest(const xds::resources::RouteAction& action);
   bool allowUpgrade(const xds::resources::RouteAction& action);
   // RBAC and x-forwarded-client-cert; false when the request was refused.
   bool authorize();
+  // Reports how a try ended to the cluster's outlier detection.
+  void report(UpstreamRequest& request, upstream::HostOutcome outcome);
+  void disableRetries() {
+    retry_.reset();
+    replay_.clear();
+  }
 
   RouterFilterFactory& factory_;
   http::manager::DownstreamStream& downstream_;
@@ -116,18 +133,28 @@ class RouterFilter : public http::manager::StreamHandler,
   const xds::resources::RouteAction* action_ = nullptr;
   const xds::resources::Route* route_ = nullptr;
   upstream::Cluster* cluster_ = nullptr;
-  upstream::Host* host_ = nullptr;
-  upstream::ConnectionPool* pool_ = nullptr;
-  std::optional<upstream::ConnectionPool::PendingHandle> pending_;
-  http::Stream* upstream_ = nullptr;
   http::HeaderMapPtr request_headers_;
-  // Request body that arrived while the upstream connection was being set up.
+  http::HeaderMapPtr request_trailers_;
+  // Request body that arrived while no try had a stream to take it.
   net::Buffer pending_body_;
-  http::HeaderMapPtr pending_trailers_;
+  // The whole request body so far, while a retry may still replay it.
+  net::Buffer replay_;
+  // Live tries: one, or two while hedging. The first to answer wins.
+  std::vector<std::unique_ptr<UpstreamRequest>> tries_;
+  UpstreamRequest* winner_ = nullptr;
+  std::optional<RetryState> retry_;
+  std::vector<const upstream::Host*> tried_hosts_;
+  std::optional<uint64_t> hash_;
+  uint32_t attempts_ = 0;
+  uint32_t retries_taken_ = 0;  // retries counted against the cluster's limits
+  // gRPC: the call's deadline from its grpc-timeout, propagated upstream.
+  bool grpc_ = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   net::TimerPtr route_timer_;
+  net::TimerPtr retry_timer_;
+  net::TimerPtr idle_timer_;
   bool request_done_ = false;
   bool response_started_ = false;
-  bool upstream_complete_ = false;  // the upstream response ended
   bool done_ = false;
   bool counted_request_ = false;
   bool downstream_paused_ = false;

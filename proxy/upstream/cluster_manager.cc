@@ -20,30 +20,49 @@ ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Prot
   return s;
 }
 
-Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters)
-    : dispatcher_(dispatcher), config_(std::move(config)), lb_seed_(std::random_device{}()), counters_(counters) {
+Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters,
+                 const HostFlagTable* flag_table)
+    : dispatcher_(dispatcher), config_(std::move(config)), lb_seed_(std::random_device{}()), counters_(counters),
+      flag_table_(flag_table) {
+  if (config_->circuit_breakers.retry_budget) retry_budget_.emplace(*config_->circuit_breakers.retry_budget);
   buildHosts({});
 }
 
 void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
   hosts_.clear();
+  const std::map<std::string, uint8_t>* flags = nullptr;
+  if (flag_table_ != nullptr) {
+    auto it = flag_table_->find(config_->name);
+    if (it != flag_table_->end()) flags = &it->second;
+  }
   std::vector<Host*> raw;
   for (const auto& ep : config_->endpoints) {
-    // Endpoints the control plane (or the bootstrap) marks unhealthy,
-    // draining or timed out get no new requests, as in Envoy.
+    // Draining endpoints get no new requests, as in Envoy. Unhealthy ones
+    // stay in the set, flagged, so the panic threshold sees them.
     using Health = xds::resources::HealthStatus;
-    if (ep.health == Health::kUnhealthy || ep.health == Health::kDraining || ep.health == Health::kTimeout) continue;
+    if (ep.health == Health::kDraining) continue;
     auto addr = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
     if (!addr) continue;  // the converter already rejected bad addresses
     const uint32_t weight = ep.weight == 0 ? 1 : ep.weight;
-    auto same = std::find_if(reusable.begin(), reusable.end(),
-                             [&](const auto& h) { return h && h->address() == *addr && h->weight() == weight; });
+    auto same = std::find_if(reusable.begin(), reusable.end(), [&](const auto& h) {
+      return h && h->address() == *addr && h->weight() == weight && h->priority() == ep.priority;
+    });
     if (same != reusable.end()) {
       hosts_.push_back(std::move(*same));
     } else {
-      hosts_.push_back(std::make_unique<Host>(*addr, weight));
+      hosts_.push_back(std::make_unique<Host>(*addr, weight, ep.priority));
     }
-    raw.push_back(hosts_.back().get());
+    Host& host = *hosts_.back();
+    host.setHealthFlag(HostHealthFlag::kEdsUnhealthy,
+                       ep.health == Health::kUnhealthy || ep.health == Health::kTimeout);
+    if (flags != nullptr) {
+      auto f = flags->find(host.name());
+      const uint8_t bits = f == flags->end() ? 0 : f->second;
+      for (HostHealthFlag flag : {HostHealthFlag::kFailedActiveCheck, HostHealthFlag::kOutlierEjected}) {
+        host.setHealthFlag(flag, (bits & static_cast<uint8_t>(flag)) != 0);
+      }
+    }
+    raw.push_back(&host);
   }
   for (auto& h : reusable) {
     if (!h) continue;
@@ -55,13 +74,37 @@ void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
     }
     removed_hosts_.push_back(std::move(h));
   }
-  switch (config_->lb_policy) {
-    case ClusterConfig::LbPolicy::kRoundRobin: lb_ = std::make_unique<RoundRobinLoadBalancer>(std::move(raw)); break;
-    case ClusterConfig::LbPolicy::kLeastRequest:
-      lb_ = std::make_unique<LeastRequestLoadBalancer>(std::move(raw), lb_seed_);
-      break;
-    case ClusterConfig::LbPolicy::kRandom: lb_ = std::make_unique<RandomLoadBalancer>(std::move(raw), lb_seed_); break;
+  selector_ = std::make_unique<HostSelector>(*config_, std::move(raw), lb_seed_,
+                                             [this] { return dispatcher_.now(); });
+}
+
+void Cluster::setHostFlag(const std::string& address, HostHealthFlag flag, bool set) {
+  for (auto& h : hosts_) {
+    if (h->name() != address) continue;
+    const bool was = (h->healthFlags() & static_cast<uint8_t>(flag)) != 0;
+    if (was == set) return;
+    h->setHealthFlag(flag, set);
+    selector_->refresh();
+    return;
   }
+}
+
+void Cluster::onRequest() {
+  if (retry_budget_) retry_budget_->onRequest(dispatcher_.now());
+}
+
+bool Cluster::tryStartRetry() {
+  if (retry_budget_) {
+    if (!retry_budget_->tryRetry(dispatcher_.now())) {
+      counters_.retry_overflows.inc();
+      return false;
+    }
+  } else if (active_retries_ >= config_->circuit_breakers.max_retries) {
+    counters_.retry_overflows.inc();
+    return false;
+  }
+  ++active_retries_;
+  return true;
 }
 
 void Cluster::updateEndpoints(std::shared_ptr<const ClusterConfig> config) {
@@ -155,6 +198,23 @@ bool Cluster::idle() const {
 
 ClusterManager::~ClusterManager() = default;
 
+void ClusterManager::setOutcomeSink(OutcomeSink* sink) {
+  outcome_sink_ = sink;
+  for (auto& [name, cluster] : clusters_) cluster->setOutcomeSink(sink);
+}
+
+void ClusterManager::setHostFlag(const std::string& cluster, const std::string& address, HostHealthFlag flag,
+                                 bool set) {
+  uint8_t& bits = host_flags_[cluster][address];
+  if (set) bits |= static_cast<uint8_t>(flag);
+  else bits &= static_cast<uint8_t>(~static_cast<uint8_t>(flag));
+  if (bits == 0) {
+    host_flags_[cluster].erase(address);
+    if (host_flags_[cluster].empty()) host_flags_.erase(cluster);
+  }
+  if (Cluster* c = get(cluster)) c->setHostFlag(address, flag, set);
+}
+
 namespace {
 // Equal in everything but endpoints: an EDS update, which keeps the cluster.
 bool sameExceptEndpoints(const ClusterConfig& a, const ClusterConfig& b) {
@@ -177,7 +237,10 @@ void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfi
       next.emplace(cfg->name, std::move(it->second));
       clusters_.erase(it);
     } else {
-      next.emplace(cfg->name, std::make_unique<Cluster>(dispatcher_, cfg, counters_for_ ? counters_for_(cfg->name) : PoolCounters{}));
+      auto cluster = std::make_unique<Cluster>(dispatcher_, cfg, counters_for_ ? counters_for_(cfg->name) : PoolCounters{},
+                                               &host_flags_);
+      cluster->setOutcomeSink(outcome_sink_);
+      next.emplace(cfg->name, std::move(cluster));
     }
   }
   for (auto& [name, cluster] : next) {

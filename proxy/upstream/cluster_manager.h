@@ -10,7 +10,9 @@
 
 #include <array>
 #include <functional>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,17 +22,35 @@
 #include "proxy/net/dispatcher.h"
 #include "proxy/upstream/connection_pool.h"
 #include "proxy/upstream/host.h"
+#include "proxy/upstream/host_selector.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/outlier_detector.h"
+#include "proxy/upstream/retry_budget.h"
 #include "proxy/upstream/transport.h"
 #include "xds/resources/model.h"
 
 namespace remora::upstream {
 
 using ClusterConfig = xds::resources::Cluster;
+class Cluster;
+
+// Where a worker's clusters send how each try went, for outlier detection
+// on the main thread (the worker batches them).
+class OutcomeSink {
+ public:
+  virtual ~OutcomeSink() = default;
+  virtual void record(const Cluster& cluster, const Host& host, HostOutcome outcome) = 0;
+};
+
+// Health flags the main thread set per cluster and host address ("ip:port"):
+// kept by the ClusterManager so rebuilt clusters and re-added hosts start
+// with what the main thread decided.
+using HostFlagTable = std::map<std::string, std::map<std::string, uint8_t>, std::less<>>;
 
 class Cluster {
  public:
-  Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters = {});
+  Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters = {},
+          const HostFlagTable* flag_table = nullptr);
   // Sets the TLS the cluster originates (null: plain TCP), with the counters
   // its handshakes go to. New connections use it; open ones keep theirs.
   void setTls(TlsSettingsPtr tls, TlsCounters counters);
@@ -45,7 +65,11 @@ class Cluster {
   const std::string& name() const { return config_->name; }
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
 
-  Host* pickHost(const LoadBalancerContext& context) { return lb_->pick(context); }
+  Host* pickHost(const LoadBalancerContext& context) { return selector_->pick(context); }
+  // Sets or clears a health flag on the host at `address` (main thread's
+  // decision, posted here); the balancers are rebuilt when it changed.
+  void setHostFlag(const std::string& address, HostHealthFlag flag, bool set);
+  bool panic() const { return selector_->panic(); }
   // The pool for `host` speaking the cluster's upstream protocol (or the
   // downstream's, when the cluster says use_downstream_protocol).
   ConnectionPool& pool(Host& host, http::Protocol downstream_protocol);
@@ -57,6 +81,19 @@ class Cluster {
     counters_.requests_active.sub(1);
   }
   uint32_t activeRequests() const { return active_requests_; }
+
+  // An original request started (the retry budget counts them).
+  void onRequest();
+  // A retry wants to start: within the retry budget (or, with the budget
+  // off, under max_retries concurrent retries). False counts an overflow.
+  bool tryStartRetry();
+  // `n` retries of a finished request stop counting against max_retries.
+  void finishRetries(uint32_t n) { active_retries_ -= std::min(n, active_retries_); }
+  // How a try went, for outlier detection (a no-op without it).
+  void reportOutcome(const Host& host, HostOutcome outcome) {
+    if (outcome_sink_ != nullptr) outcome_sink_->record(*this, host, outcome);
+  }
+  void setOutcomeSink(OutcomeSink* sink) { outcome_sink_ = config_->outlier_detection ? sink : nullptr; }
 
   PoolCounters& counters() { return counters_; }
   // Takes a config that differs from the current one in its endpoints only
@@ -78,7 +115,7 @@ class Cluster {
   std::vector<std::unique_ptr<Host>> hosts_;
   // Hosts removed by an endpoint update whose pools still drain.
   std::vector<std::unique_ptr<Host>> removed_hosts_;
-  LoadBalancerPtr lb_;
+  std::unique_ptr<HostSelector> selector_;
   // Seeds the randomised balancers: distinct per cluster and per worker, so
   // sidecars and workers do not pick in lock-step.
   uint64_t lb_seed_;
@@ -86,6 +123,10 @@ class Cluster {
   std::map<const Host*, std::array<std::unique_ptr<ConnectionPool>, 2>> pools_;
   PoolCounters counters_;
   uint32_t active_requests_ = 0;
+  uint32_t active_retries_ = 0;
+  std::optional<RetryBudget> retry_budget_;
+  OutcomeSink* outcome_sink_ = nullptr;
+  const HostFlagTable* flag_table_ = nullptr;
   TlsSettingsPtr tls_;
   std::unique_ptr<TlsObserver> tls_observer_;
   std::unique_ptr<tls::ClientSessionCache> tls_sessions_;
@@ -107,6 +148,11 @@ class ClusterManager {
   void update(const std::vector<std::shared_ptr<const ClusterConfig>>& clusters,
               const std::map<std::string, TlsSettingsPtr, std::less<>>& tls = {});
   Cluster* get(std::string_view name);
+  // Outcomes of every cluster's tries go here (null: nowhere).
+  void setOutcomeSink(OutcomeSink* sink);
+  // The main thread's health decision for one host of one cluster; kept for
+  // clusters and hosts made later.
+  void setHostFlag(const std::string& cluster, const std::string& address, HostHealthFlag flag, bool set);
   // Frees replaced clusters and removed hosts once their connections are gone.
   void sweep();
   size_t drainingClusters() const { return draining_.size(); }
@@ -117,6 +163,8 @@ class ClusterManager {
   CountersFactory counters_for_;
   TlsCountersFactory tls_counters_for_;
   std::map<std::string, std::unique_ptr<Cluster>, std::less<>> clusters_;
+  OutcomeSink* outcome_sink_ = nullptr;
+  HostFlagTable host_flags_;
   // Replaced clusters whose connections still carry requests.
   std::vector<std::unique_ptr<Cluster>> draining_;
 };

@@ -52,6 +52,14 @@ struct PoolCounters {
   observability::Counter resets_before_response;
   observability::Counter resets_after_response;
   observability::Counter route_timeouts;
+  // Resilience: retries started, retries the budget (or max_retries)
+  // refused, retries the method's rules refused, requests too long to
+  // replay, and tries that hit the per-try timeout.
+  observability::Counter retries;
+  observability::Counter retry_overflows;
+  observability::Counter retry_unsafe;
+  observability::Counter retry_body_too_large;
+  observability::Counter per_try_timeouts;
 };
 
 class ConnectionPool {

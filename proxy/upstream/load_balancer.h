@@ -1,12 +1,17 @@
 // LoadBalancer: picks a host of one cluster for one request.
 //
-// Worker-local: each worker owns one balancer per cluster, so balancing state
-// (round-robin position, weights) needs no synchronisation. The resilience
-// work adds least-request, ring hash, Maglev and peak-EWMA behind this seam.
+// Worker-local: each worker owns one balancer per priority of each cluster
+// (built by HostSelector over the hosts it may use), so balancing state
+// (round-robin position, weights) needs no synchronisation. Ring hash and
+// Maglev live in hash_load_balancer.h, peak-EWMA in peak_ewma_load_balancer.h.
+// Balancers see only the hosts they were built with: health, priorities and
+// retry avoidance are HostSelector's job. pick() never allocates.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "proxy/upstream/host.h"
@@ -14,13 +19,17 @@
 namespace remora::upstream {
 
 struct LoadBalancerContext {
-  uint64_t hash = 0;  // for hashing balancers; 0 when none was computed
+  std::optional<uint64_t> hash;  // from the route's hash_policy (router::computeHash)
+  uint32_t attempt = 0;          // 0 first try, 1.. retries
+  // Hosts already tried by this request: HostSelector avoids them when
+  // another exists. Owned by the caller, read during pick() only.
+  const std::vector<const Host*>* tried = nullptr;
 };
 
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
-  // A host to send to, or nullptr when the cluster has none.
+  // A host to send to, or nullptr when the balancer has none.
   virtual Host* pick(const LoadBalancerContext& context) = 0;
 };
 using LoadBalancerPtr = std::unique_ptr<LoadBalancer>;
@@ -73,14 +82,19 @@ class RandomLoadBalancer : public LoadBalancer {
   Random random_;
 };
 
-// Least request, power of two choices (Envoy's default choice_count 2): draw
-// two hosts by weight, send to the one with fewer active requests (ties: the
-// first drawn). Cheap, and it steers load away from a slow host, whose
-// requests pile up, without the herd effect of always taking the minimum.
+// Least request, power of N choices (Envoy's default choice_count 2): draw
+// N hosts by weight, send to the one with the fewest active requests per unit
+// of weight (ties: the first drawn). Cheap, and it steers load away from a
+// slow host, whose requests pile up, without the herd effect of always taking
+// the minimum.
 class LeastRequestLoadBalancer : public RandomLoadBalancer {
  public:
-  using RandomLoadBalancer::RandomLoadBalancer;
+  LeastRequestLoadBalancer(std::vector<Host*> hosts, uint64_t seed, uint32_t choice_count = 2)
+      : RandomLoadBalancer(std::move(hosts), seed), choice_count_(choice_count < 2 ? 2 : choice_count) {}
   Host* pick(const LoadBalancerContext& context) override;
+
+ private:
+  uint32_t choice_count_;
 };
 
 }  // namespace remora::upstream

@@ -57,12 +57,16 @@ Host* RandomLoadBalancer::pick(const LoadBalancerContext&) { return hosts_.empty
 Host* LeastRequestLoadBalancer::pick(const LoadBalancerContext&) {
   if (hosts_.empty()) return nullptr;
   if (hosts_.size() == 1) return hosts_.front();
-  Host* first = draw();
-  Host* second = draw();
-  // Active requests per unit of weight: a host twice as heavy may carry twice as many.
-  const uint64_t a = static_cast<uint64_t>(first->activeRequests()) * second->weight();
-  const uint64_t b = static_cast<uint64_t>(second->activeRequests()) * first->weight();
-  return b < a ? second : first;
+  Host* best = draw();
+  for (uint32_t i = 1; i < choice_count_; ++i) {
+    Host* other = draw();
+    // Active requests per unit of weight, cross-multiplied to stay in
+    // integers: a host twice as heavy may carry twice as many.
+    const uint64_t a = static_cast<uint64_t>(best->activeRequests()) * other->weight();
+    const uint64_t b = static_cast<uint64_t>(other->activeRequests()) * best->weight();
+    if (b < a) best = other;
+  }
+  return best;
 }
 
 }  // namespace remora::upstream

@@ -30,6 +30,8 @@ std::string_view errorName(Error error) {
     case Error::kRequestTimeout: return "request_timeout";
     case Error::kDraining: return "draining";
     case Error::kRbacDenied: return "rbac_denied";
+    case Error::kPerTryTimeout: return "per_try_timeout";
+    case Error::kStreamIdleTimeout: return "stream_idle_timeout";
     case Error::kInternal: return "internal";
   }
   return "unknown";

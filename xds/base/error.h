@@ -41,6 +41,8 @@ enum class Error : uint8_t {
   kRequestTimeout,     // the client took too long to send its request (408)
   kDraining,           // the proxy is shutting down and refuses new work
   kRbacDenied,         // an authorization policy refused the caller (403)
+  kPerTryTimeout,      // one try of a request timed out and no retry was left (504)
+  kStreamIdleTimeout,  // a routed request saw no bytes either way for the route's idle timeout (504)
   kInternal,           // a bug: an impossible state was reached
 };
 

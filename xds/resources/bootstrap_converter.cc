@@ -282,10 +282,13 @@ Result<Bootstrap> toBootstrap(const bootstrap::Bootstrap& proto) {
     return s.error();
   }
   Bootstrap out;
-  // Locality and metadata are sent to a control plane as they are; the loader
-  // keeps the proto for that, so no node field is refused here.
+  // Metadata is sent to a control plane as it is; the loader keeps the proto
+  // for that, so no node field is refused here. The locality is also kept in
+  // the model (the control plane ranks endpoints by it; admin shows it).
   out.node.id = proto.node().id();
   out.node.cluster = proto.node().cluster();
+  const auto& locality = proto.node().locality();
+  out.node.locality = Locality{locality.region(), locality.zone(), locality.sub_zone()};
   if (proto.has_dynamic_resources()) {
     Result<DynamicResources> dynamic = toDynamicResources(proto.dynamic_resources());
     if (!dynamic) return dynamic.error();

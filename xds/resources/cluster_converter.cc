@@ -3,7 +3,9 @@
 #include <string>
 
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "xds/resources/cluster_health_converter.h"
 #include "xds/resources/common_converters.h"
+#include "xds/resources/lb_policy_converter.h"
 #include "xds/resources/tls_converter.h"
 
 namespace remora::xds::resources {
@@ -184,14 +186,40 @@ Status toProtocol(const cluster::Cluster& proto, std::string_view path, Cluster&
   return Status::ok();
 }
 
+// Unset fields take the defaults (20 %, 3). A budget of 100 % or more
+// limits nothing, so it means "no budget" (only max_retries applies); this
+// is how a control plane turns off Remora's default budget.
+Status toRetryBudget(const cluster::CircuitBreakers::Thresholds::RetryBudget& proto, std::string_view path,
+                     CircuitBreakers& out) {
+  if (Status s = onlySupportedFields(proto, path, {"budget_percent", "min_retry_concurrency"}); !s) return s;
+  RetryBudget budget;
+  if (proto.has_budget_percent()) {
+    const std::string percent_path = fieldPath(path, "budget_percent");
+    if (Status s = onlySupportedFields(proto.budget_percent(), percent_path, {"value"}); !s) return s;
+    const double value = proto.budget_percent().value();
+    if (!(value >= 0.0)) return invalidField(fieldPath(percent_path, "value"), "must not be negative");
+    if (value >= 100.0) {
+      out.retry_budget.reset();
+      return Status::ok();
+    }
+    budget.budget_percent = value;
+  }
+  // Remora's budget is over a window of recent requests, not concurrent
+  // ones; Envoy's floor field is read as retries per second.
+  if (proto.has_min_retry_concurrency()) budget.min_retries_per_second = proto.min_retry_concurrency().value();
+  out.retry_budget = budget;
+  return Status::ok();
+}
+
 Status toCircuitBreakers(const cluster::CircuitBreakers& proto, std::string_view path, CircuitBreakers& out) {
   if (Status s = onlySupportedFields(proto, path, {"thresholds"}); !s) return s;
   bool seen_default = false;
   for (int i = 0; i < proto.thresholds_size(); ++i) {
     const cluster::CircuitBreakers::Thresholds& thresholds = proto.thresholds(i);
     const std::string item = indexPath(fieldPath(path, "thresholds"), static_cast<size_t>(i));
-    if (Status s = onlySupportedFields(
-            thresholds, item, {"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries"});
+    if (Status s = onlySupportedFields(thresholds, item,
+                                       {"priority", "max_connections", "max_pending_requests", "max_requests",
+                                        "max_retries", "retry_budget"});
         !s) {
       return s;
     }
@@ -204,6 +232,9 @@ Status toCircuitBreakers(const cluster::CircuitBreakers& proto, std::string_view
     if (thresholds.has_max_pending_requests()) out.max_pending_requests = thresholds.max_pending_requests().value();
     if (thresholds.has_max_requests()) out.max_requests = thresholds.max_requests().value();
     if (thresholds.has_max_retries()) out.max_retries = thresholds.max_retries().value();
+    if (thresholds.has_retry_budget()) {
+      if (Status s = toRetryBudget(thresholds.retry_budget(), fieldPath(item, "retry_budget"), out); !s) return s;
+    }
   }
   return Status::ok();
 }
@@ -214,10 +245,11 @@ Status toDiscovery(const cluster::Cluster& proto, std::string_view path, Cluster
     case cluster::Cluster::STATIC: {
       out.type = Cluster::DiscoveryType::kStatic;
       if (proto.has_eds_cluster_config()) return invalidField(eds_path, "is only for type EDS");
-      Result<std::vector<Endpoint>> endpoints =
-          toEndpoints(proto.load_assignment(), fieldPath(path, "load_assignment"));
-      if (!endpoints) return endpoints.status();
-      out.endpoints = std::move(*endpoints);
+      Result<ClusterLoadAssignment> assignment =
+          toClusterLoadAssignment(proto.load_assignment(), fieldPath(path, "load_assignment"));
+      if (!assignment) return assignment.status();
+      out.endpoints = std::move(assignment->endpoints);
+      out.overprovisioning_factor = assignment->overprovisioning_factor;
       return Status::ok();
     }
     case cluster::Cluster::EDS: {
@@ -247,32 +279,53 @@ Status toDiscovery(const cluster::Cluster& proto, std::string_view path, Cluster
 
 }  // namespace
 
-Result<std::vector<Endpoint>> toEndpoints(const endpoint::ClusterLoadAssignment& proto, std::string_view path) {
-  if (Status s = onlySupportedFields(proto, path, {"cluster_name", "endpoints"}); !s) return s.error();
-  std::vector<Endpoint> out;
+Result<ClusterLoadAssignment> toClusterLoadAssignment(const endpoint::ClusterLoadAssignment& proto,
+                                                      std::string_view path) {
+  if (Status s = onlySupportedFields(proto, path, {"cluster_name", "endpoints", "policy"}); !s) return s.error();
+  ClusterLoadAssignment out;
+  out.cluster_name = proto.cluster_name();
+  if (proto.has_policy()) {
+    const std::string policy_path = fieldPath(path, "policy");
+    if (Status s = onlySupportedFields(proto.policy(), policy_path, {"overprovisioning_factor"}); !s) {
+      return s.error();
+    }
+    if (proto.policy().has_overprovisioning_factor()) {
+      const uint32_t factor = proto.policy().overprovisioning_factor().value();
+      if (factor == 0) return invalidField(fieldPath(policy_path, "overprovisioning_factor"), "must be more than 0");
+      out.overprovisioning_factor = factor;
+    }
+  }
   for (int i = 0; i < proto.endpoints_size(); ++i) {
     const endpoint::LocalityLbEndpoints& locality = proto.endpoints(i);
     const std::string locality_path = indexPath(fieldPath(path, "endpoints"), static_cast<size_t>(i));
-    // Locality and metadata are informational. A locality's weight only
-    // matters under locality-weighted balancing (common_lb_config, refused),
-    // and Envoy ignores it otherwise, so it is checked and then ignored too.
-    // Priorities other than 0 (failover) are not implemented.
+    // Metadata is informational. A locality's weight only matters under
+    // locality-weighted balancing (common_lb_config, refused), and Envoy
+    // ignores it otherwise, so it is checked and then ignored too.
     if (Status s = onlySupportedFields(locality, locality_path,
-                                       {"locality", "lb_endpoints", "metadata", "load_balancing_weight"});
+                                       {"locality", "lb_endpoints", "metadata", "load_balancing_weight", "priority"});
         !s) {
       return s.error();
     }
     if (locality.has_load_balancing_weight() && locality.load_balancing_weight().value() == 0) {
       return invalidField(fieldPath(locality_path, "load_balancing_weight"), "must be at least 1");
     }
+    const Locality where{locality.locality().region(), locality.locality().zone(), locality.locality().sub_zone()};
     for (int j = 0; j < locality.lb_endpoints_size(); ++j) {
       Result<Endpoint> host = toEndpoint(locality.lb_endpoints(j),
                                          indexPath(fieldPath(locality_path, "lb_endpoints"), static_cast<size_t>(j)));
       if (!host) return host.error();
-      out.push_back(std::move(*host));
+      host->locality = where;
+      host->priority = locality.priority();
+      out.endpoints.push_back(std::move(*host));
     }
   }
   return out;
+}
+
+Result<std::vector<Endpoint>> toEndpoints(const endpoint::ClusterLoadAssignment& proto, std::string_view path) {
+  Result<ClusterLoadAssignment> assignment = toClusterLoadAssignment(proto, path);
+  if (!assignment) return assignment.error();
+  return std::move(assignment->endpoints);
 }
 
 Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) {
@@ -281,7 +334,9 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
           {"name", "type", "eds_cluster_config", "connect_timeout", "per_connection_buffer_limit_bytes", "lb_policy",
            "load_assignment", "circuit_breakers", "typed_extension_protocol_options", "max_requests_per_connection",
            "http_protocol_options", "http2_protocol_options", "protocol_selection", "common_http_protocol_options",
-           "round_robin_lb_config", "common_lb_config", "metadata", "transport_socket"});
+           "round_robin_lb_config", "least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config",
+           "common_lb_config", "load_balancing_policy", "outlier_detection", "health_checks", "metadata",
+           "transport_socket"});
       !s) {
     return s.error();
   }
@@ -296,22 +351,20 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
     if (timeout->count() == 0) return invalidField(timeout_path, "must be more than 0");
     out.connect_timeout = *timeout;
   }
-  switch (proto.lb_policy()) {
-    case cluster::Cluster::ROUND_ROBIN: out.lb_policy = Cluster::LbPolicy::kRoundRobin; break;
-    case cluster::Cluster::LEAST_REQUEST: out.lb_policy = Cluster::LbPolicy::kLeastRequest; break;
-    case cluster::Cluster::RANDOM: out.lb_policy = Cluster::LbPolicy::kRandom; break;
-    default:
-      return unsupportedField(fieldPath(path, "lb_policy"), cluster::Cluster::LbPolicy_Name(proto.lb_policy()) +
-                                                                "; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+  if (Status s = toLoadBalancing(proto, path, out); !s) return s.error();
+  if (proto.has_outlier_detection()) {
+    Result<OutlierDetection> outlier = toOutlierDetection(proto.outlier_detection(), fieldPath(path, "outlier_detection"));
+    if (!outlier) return outlier.error();
+    out.outlier_detection = std::move(*outlier);
   }
-  // Empty option blocks are accepted (some control planes always send them);
-  // any option inside is refused until the balancer implements it.
-  if (Status s = onlySupportedFields(proto.round_robin_lb_config(), fieldPath(path, "round_robin_lb_config"), {});
-      !s) {
-    return s.error();
+  const std::string checks_path = fieldPath(path, "health_checks");
+  if (proto.health_checks_size() > 1) {
+    return unsupportedField(indexPath(checks_path, 1), "one health check per cluster");
   }
-  if (Status s = onlySupportedFields(proto.common_lb_config(), fieldPath(path, "common_lb_config"), {}); !s) {
-    return s.error();
+  if (proto.health_checks_size() == 1) {
+    Result<HealthCheck> check = toHealthCheck(proto.health_checks(0), indexPath(checks_path, 0));
+    if (!check) return check.error();
+    out.health_check = std::move(*check);
   }
   if (proto.has_per_connection_buffer_limit_bytes()) {
     const uint32_t limit = proto.per_connection_buffer_limit_bytes().value();

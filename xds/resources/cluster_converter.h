@@ -1,7 +1,9 @@
 // Cluster and ClusterLoadAssignment protos (bootstrap static_resources, CDS,
-// EDS) -> the validated model: discovery type, timeouts, round robin,
-// endpoints, circuit breakers, the upstream HTTP protocol and TLS
-// (transport_socket). Pure, any thread; called by toBootstrap and by the xDS
+// EDS) -> the validated model: discovery type, timeouts, endpoints (with
+// locality and priority), circuit breakers and the retry budget, the
+// upstream HTTP protocol and TLS (transport_socket). Load balancing is in
+// lb_policy_converter.h, outlier detection and health checks in
+// cluster_health_converter.h. Pure, any thread; called by toBootstrap and by the xDS
 // client on the main thread.
 #pragma once
 
@@ -23,7 +25,12 @@ inline constexpr std::string_view kHttpProtocolOptionsKey = "envoy.extensions.up
 // cluster's eds_service_name defaults to the cluster's name, as in Envoy.
 base::Result<Cluster> toCluster(const envoy::config::cluster::v3::Cluster& proto, std::string_view path = "");
 
-// A STATIC cluster's load_assignment, or an EDS response.
+// A STATIC cluster's load_assignment, or an EDS response: endpoints with
+// their locality and priority, and policy.overprovisioning_factor.
+base::Result<ClusterLoadAssignment> toClusterLoadAssignment(
+    const envoy::config::endpoint::v3::ClusterLoadAssignment& proto, std::string_view path = "");
+
+// toClusterLoadAssignment's endpoints.
 base::Result<std::vector<Endpoint>> toEndpoints(const envoy::config::endpoint::v3::ClusterLoadAssignment& proto,
                                                 std::string_view path = "");
 

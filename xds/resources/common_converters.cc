@@ -37,6 +37,24 @@ Result<Millis> toMillis(const pb::Duration& duration, std::string_view path) {
   return Millis(millis);
 }
 
+Result<Millis> toPositiveMillis(const pb::Duration& duration, std::string_view path) {
+  Result<Millis> millis = toMillis(duration, path);
+  if (!millis) return millis;
+  if (millis->count() == 0) return invalidField(path, "must be more than 0");
+  return millis;
+}
+
+Result<double> toPercent(double value, std::string_view path) {
+  // !(a <= b) also refuses NaN.
+  if (!(value >= 0.0 && value <= 100.0)) return invalidField(path, std::to_string(value) + " is out of range 0..100");
+  return value;
+}
+
+Status checkPercent(uint32_t value, std::string_view path) {
+  if (value > 100) return invalidField(path, std::to_string(value) + " is out of range 0..100");
+  return Status::ok();
+}
+
 Result<SocketAddress> toSocketAddress(const core::Address& address, std::string_view path, PortPolicy port_policy) {
   if (Status s = onlySupportedFields(address, path, {"socket_address"}); !s) return s.error();
   const std::string socket_path = fieldPath(path, "socket_address");

@@ -35,6 +35,16 @@ base::Status onlySupportedFields(const google::protobuf::Message& message, std::
 // rounds up to 1 ms, because 0 means "disabled" for most of our timeouts.
 base::Result<Millis> toMillis(const google::protobuf::Duration& duration, std::string_view path);
 
+// A duration that must be more than 0 (intervals, ejection times, timeouts
+// where 0 would mean "never").
+base::Result<Millis> toPositiveMillis(const google::protobuf::Duration& duration, std::string_view path);
+
+// A percentage, 0..100 (envoy.type.v3.Percent's rule).
+base::Result<double> toPercent(double value, std::string_view path);
+
+// A uint32 percentage field, 0..100 (outlier detection's enforcing_* and the like).
+base::Status checkPercent(uint32_t value, std::string_view path);
+
 // Whether port 0 is acceptable: a listener may ask the kernel for a port (the
 // integration tests do), an upstream endpoint may not.
 enum class PortPolicy { kAllowZero, kNonZero };

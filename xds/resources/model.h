@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,10 +53,29 @@ struct WeightedCluster {
 };
 
 struct RetryPolicy {
-  std::vector<std::string> retry_on;  // "5xx", "connect-failure", ...
+  // "5xx", "gateway-error", "reset", "connect-failure", "refused-stream",
+  // "retriable-4xx", "retriable-status-codes", gRPC: "cancelled",
+  // "deadline-exceeded", "internal", "resource-exhausted", "unavailable";
+  // and Remora's "non-idempotent" (a POST/PATCH/... may be retried after it
+  // reached the upstream; without it only when it provably did not).
+  std::vector<std::string> retry_on;
   uint32_t num_retries = 1;
   std::optional<Millis> per_try_timeout;
+  std::vector<uint32_t> retriable_status_codes;  // for "retriable-status-codes"
+  // Exponential backoff with full jitter between attempts (Envoy's defaults:
+  // 25 ms base, ten times that at most).
+  Millis base_interval{25};
+  Millis max_interval{250};
   bool operator==(const RetryPolicy&) const = default;
+};
+
+// What a hashing balancer (RING_HASH, MAGLEV) hashes for a request; the first
+// policy that yields a value wins (Envoy's hash_policy, without `terminal`).
+struct HashPolicy {
+  enum class Kind { kHeader, kCookie, kSourceIp };
+  Kind kind = Kind::kHeader;
+  std::string name;  // the header (lower-case) or cookie name
+  bool operator==(const HashPolicy&) const = default;
 };
 
 struct RouteAction {
@@ -69,6 +89,14 @@ struct RouteAction {
   bool auto_host_rewrite = false;
   std::optional<Millis> idle_timeout;
   std::optional<RetryPolicy> retry_policy;
+  // Hedging (Envoy's hedge_policy.hedge_on_per_try_timeout): when a try times
+  // out, a second one starts without cancelling the first; the first response wins.
+  bool hedge_on_per_try_timeout = false;
+  std::vector<HashPolicy> hash_policy;
+  // max_stream_duration.grpc_timeout_header_max: an incoming grpc-timeout
+  // bounds the request, capped by this (0: uncapped). Remora honours
+  // grpc-timeout even when unset, capped by `timeout`.
+  std::optional<Millis> grpc_timeout_header_max;
   bool allow_upgrade_websocket = true;  // overrides the connection manager's upgrade config when set
   bool allow_connect = false;           // CONNECT is refused unless a route enables it
   bool operator==(const RouteAction&) const = default;
@@ -286,11 +314,36 @@ struct Listener {
 
 enum class HealthStatus { kUnknown, kHealthy, kUnhealthy, kDraining, kTimeout, kDegraded };
 
+struct Locality {
+  std::string region;
+  std::string zone;
+  std::string sub_zone;
+  bool operator==(const Locality&) const = default;
+};
+
 struct Endpoint {
   SocketAddress address;
   uint32_t weight = 1;
   HealthStatus health = HealthStatus::kUnknown;
+  // From the LocalityLbEndpoints the endpoint came in: its locality and
+  // priority (0 is tried first; the control plane puts the caller's own zone
+  // at 0 and farther ones after it).
+  Locality locality;
+  uint32_t priority = 0;
   bool operator==(const Endpoint&) const = default;
+};
+
+// Retries as a share of recent requests (Finagle's and Linkerd's budget, on
+// Envoy's thresholds.retry_budget fields): over the last `window`, retries may
+// be at most budget_percent of the requests plus min_retries_per_second of
+// the window. Remora turns it on by default: a failing service must not be
+// buried under retries. xDS: budget_percent is Envoy's; min_retry_concurrency
+// is read as min_retries_per_second (docs/decisions/009-resilience.md).
+struct RetryBudget {
+  double budget_percent = 20.0;
+  uint32_t min_retries_per_second = 3;
+  Millis window{10000};
+  bool operator==(const RetryBudget&) const = default;
 };
 
 struct CircuitBreakers {
@@ -298,12 +351,72 @@ struct CircuitBreakers {
   uint32_t max_pending_requests = 1024;
   uint32_t max_requests = 1024;
   uint32_t max_retries = 3;
+  // nullopt: no budget, only max_retries (xDS: budget_percent of 100 or more).
+  std::optional<RetryBudget> retry_budget = RetryBudget{};
   bool operator==(const CircuitBreakers&) const = default;
+};
+
+// Passive health: hosts that fail are ejected for a while (Envoy's
+// OutlierDetection, same defaults). Percentages are 0..100; the stdev factor
+// is in thousandths (1900 = 1.9).
+struct OutlierDetection {
+  uint32_t consecutive_5xx = 5;
+  uint32_t consecutive_gateway_failure = 5;
+  uint32_t consecutive_local_origin_failure = 5;
+  Millis interval{10000};
+  Millis base_ejection_time{30000};
+  Millis max_ejection_time{300000};
+  uint32_t max_ejection_percent = 10;
+  uint32_t enforcing_consecutive_5xx = 100;
+  uint32_t enforcing_consecutive_gateway_failure = 0;
+  uint32_t enforcing_consecutive_local_origin_failure = 100;
+  // Connect failures, timeouts and resets count apart from the upstream's
+  // own 5xx (otherwise both feed the 5xx/gateway counters).
+  bool split_external_local_origin_errors = false;
+  uint32_t enforcing_success_rate = 100;
+  uint32_t success_rate_minimum_hosts = 5;
+  uint32_t success_rate_request_volume = 100;
+  uint32_t success_rate_stdev_factor = 1900;
+  uint32_t failure_percentage_threshold = 85;
+  uint32_t enforcing_failure_percentage = 0;
+  uint32_t enforcing_failure_percentage_local_origin = 0;
+  uint32_t failure_percentage_minimum_hosts = 5;
+  uint32_t failure_percentage_request_volume = 50;
+  bool operator==(const OutlierDetection&) const = default;
+};
+
+// Active health checking of every host of a cluster (Envoy's HealthCheck,
+// one per cluster).
+struct HealthCheck {
+  enum class Kind { kHttp, kTcp, kGrpc };
+  Kind kind = Kind::kHttp;
+  Millis timeout{1000};
+  Millis interval{5000};
+  Millis interval_jitter{0};          // up to this much added to each interval
+  uint32_t interval_jitter_percent = 0;  // and up to this share of the interval
+  uint32_t unhealthy_threshold = 3;
+  uint32_t healthy_threshold = 2;
+  // kHttp
+  std::string host;  // :authority; the cluster's name when empty
+  std::string path;
+  bool http2 = false;  // codec_client_type HTTP2
+  // [start, end) status ranges that pass; [200, 201) when empty.
+  std::vector<std::pair<uint32_t, uint32_t>> expected_statuses;
+  // kTcp: bytes to send after connecting, and bytes the answer must contain
+  // (in order); a bare connect when both are empty.
+  std::string send;
+  std::vector<std::string> receive;
+  // kGrpc: grpc.health.v1.Health/Check for this service ("" = the server).
+  std::string service_name;
+  std::string authority;
+  bool operator==(const HealthCheck&) const = default;
 };
 
 struct Cluster {
   enum class DiscoveryType { kStatic, kEds };
-  enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom };
+  // kPeakEwma: Remora's latency-aware power of two choices (Linkerd's
+  // default), selected in xDS with load_balancing_policy (see docs/bootstrap.md).
+  enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kPeakEwma };
   enum class UpstreamProtocol { kHttp1, kHttp2, kUseDownstream };
   std::string name;
   DiscoveryType type = DiscoveryType::kStatic;
@@ -317,6 +430,19 @@ struct Cluster {
   uint32_t http2_max_concurrent_streams = 100;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   CircuitBreakers circuit_breakers;
+  uint32_t least_request_choice_count = 2;
+  uint64_t ring_hash_minimum_size = 1024;
+  uint64_t ring_hash_maximum_size = 8 * 1024 * 1024;
+  uint64_t maglev_table_size = 65537;  // a prime
+  Millis peak_ewma_decay{10000};       // how fast old latencies fade
+  // common_lb_config.healthy_panic_threshold: below this share of healthy
+  // hosts (in a priority) the balancer uses every host. 0 disables panic.
+  double healthy_panic_threshold = 50.0;
+  // policy.overprovisioning_factor of the load assignment, in percent: a
+  // priority keeps all its traffic until fewer than 100/140 of its hosts are healthy.
+  uint32_t overprovisioning_factor = 140;
+  std::optional<OutlierDetection> outlier_detection;
+  std::optional<HealthCheck> health_check;
   std::optional<UpstreamTls> tls;  // transport_socket "tls"
   // Config changes are detected by value: equal configs keep their runtime state.
   bool operator==(const Cluster&) const = default;
@@ -326,6 +452,7 @@ struct Cluster {
 struct ClusterLoadAssignment {
   std::string cluster_name;
   std::vector<Endpoint> endpoints;
+  uint32_t overprovisioning_factor = 140;
   bool operator==(const ClusterLoadAssignment&) const = default;
 };
 
@@ -334,6 +461,7 @@ struct ClusterLoadAssignment {
 struct Node {
   std::string id;
   std::string cluster;
+  Locality locality;  // where this proxy runs; the control plane ranks endpoints by it
 };
 
 struct Admin {

@@ -94,9 +94,7 @@ Result<DecodedResource> decodeAssignment(const google::protobuf::Any& any) {
       unpack<envoy::config::endpoint::v3::ClusterLoadAssignment>(kType, any);
   if (!proto) return proto.error();
   if (proto->cluster_name().empty()) return unnamed(kType, "cluster_name");
-  Result<std::vector<Endpoint>> endpoints = toEndpoints(*proto);
-  if (!endpoints) return named(kType, proto->cluster_name(), endpoints.error());
-  return DecodedResource{proto->cluster_name(), ClusterLoadAssignment{proto->cluster_name(), std::move(*endpoints)}};
+  return finish(kType, proto->cluster_name(), toClusterLoadAssignment(*proto));
 }
 
 Result<DecodedResource> decodeSecret(const google::protobuf::Any& any) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "xds/resources/common_converters.h"
+#include "xds/resources/retry_policy_converter.h"
 
 namespace remora::xds::resources {
 
@@ -19,11 +20,6 @@ namespace {
 // Envoy's default max_direct_response_body_size_bytes: direct responses are
 // for small canned answers, not for serving files.
 constexpr size_t kMaxDirectResponseBodyBytes = 4096;
-
-// Retry conditions the router implements; others are refused rather than
-// silently never firing.
-const std::set<std::string, std::less<>> kRetryOn = {"5xx",           "gateway-error", "reset", "connect-failure",
-                                                     "retriable-4xx", "refused-stream"};
 
 std::string lowerAscii(std::string_view in) {
   std::string out(in);
@@ -139,37 +135,6 @@ Result<RouteMatch> toRouteMatch(const route::RouteMatch& proto, std::string_view
   return out;
 }
 
-Result<RetryPolicy> toRetryPolicy(const route::RetryPolicy& proto, std::string_view path) {
-  if (Status s = onlySupportedFields(proto, path, {"retry_on", "num_retries", "per_try_timeout"}); !s) {
-    return s.error();
-  }
-  RetryPolicy out;
-  const std::string retry_on_path = fieldPath(path, "retry_on");
-  std::string_view rest = proto.retry_on();
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.empty()) continue;
-    if (!kRetryOn.contains(item)) {
-      return unsupportedField(retry_on_path, "retry condition " + quoted(item) +
-                                                 "; supported: 5xx, gateway-error, reset, connect-failure, "
-                                                 "retriable-4xx, refused-stream");
-    }
-    out.retry_on.emplace_back(item);
-  }
-  if (out.retry_on.empty()) return invalidField(retry_on_path, "names no retry condition");
-  if (proto.has_num_retries()) out.num_retries = proto.num_retries().value();
-  if (proto.has_per_try_timeout()) {
-    Result<Millis> timeout = toMillis(proto.per_try_timeout(), fieldPath(path, "per_try_timeout"));
-    if (!timeout) return timeout.error();
-    out.per_try_timeout = *timeout;
-  }
-  return out;
-}
-
 Status toWeightedClusters(const route::WeightedCluster& proto, std::string_view path, RouteAction& out) {
   if (Status s = onlySupportedFields(proto, path, {"clusters", "total_weight"}); !s) return s;
   const std::string clusters_path = fieldPath(path, "clusters");
@@ -219,10 +184,11 @@ Status toUpgradeConfigs(const route::RouteAction& proto, std::string_view path, 
 Result<RouteAction> toRouteAction(const route::RouteAction& proto, std::string_view path) {
   if (Status s =
           onlySupportedFields(proto, path,
-                              // retry_policy, idle_timeout and auto_host_rewrite are refused until
-                              // the router applies them: a field that parses but does nothing
-                              // would promise behaviour the proxy does not have.
+                              // auto_host_rewrite is refused until the router applies it: a
+                              // field that parses but does nothing would promise behaviour the
+                              // proxy does not have.
                               {"cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
+                               "idle_timeout", "retry_policy", "hash_policy", "hedge_policy", "max_stream_duration",
                                "upgrade_configs"});
       !s) {
     return s.error();
@@ -264,6 +230,18 @@ Result<RouteAction> toRouteAction(const route::RouteAction& proto, std::string_v
     Result<RetryPolicy> retry = toRetryPolicy(proto.retry_policy(), fieldPath(path, "retry_policy"));
     if (!retry) return retry.error();
     out.retry_policy = std::move(*retry);
+  }
+  Result<std::vector<HashPolicy>> hash = toHashPolicies(proto.hash_policy(), fieldPath(path, "hash_policy"));
+  if (!hash) return hash.error();
+  out.hash_policy = std::move(*hash);
+  if (proto.has_hedge_policy()) {
+    if (Status s = toHedgePolicy(proto.hedge_policy(), fieldPath(path, "hedge_policy"), out); !s) return s.error();
+  }
+  if (proto.has_max_stream_duration()) {
+    if (Status s = toMaxStreamDuration(proto.max_stream_duration(), fieldPath(path, "max_stream_duration"), out);
+        !s) {
+      return s.error();
+    }
   }
   if (Status s = toUpgradeConfigs(proto, path, out); !s) return s.error();
   return out;

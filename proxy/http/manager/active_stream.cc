@@ -28,7 +28,9 @@ uint32_t localReplyStatus(base::Error reason) {
     case Error::kInvalidArgument: return 400;
     case Error::kUpstreamReset:
     case Error::kUpstreamProtocol: return 502;
-    case Error::kRouteTimeout: return 504;
+    case Error::kRouteTimeout:
+    case Error::kPerTryTimeout:
+    case Error::kStreamIdleTimeout: return 504;
     case Error::kUnsupported: return 501;
     case Error::kNoCluster:
     case Error::kNoHealthyUpstream:

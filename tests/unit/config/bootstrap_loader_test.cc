@@ -250,12 +250,13 @@ TEST_CASE("duplicate listener names are rejected", "[config][bootstrap]") {
 
 TEST_CASE("a field Remora does not implement yet is reported as unsupported", "[config][bootstrap]") {
   std::string yaml = bootstrapYaml();
-  yaml.insert(yaml.find("  - name: backend\n") + 18, "    outlier_detection: { consecutive_5xx: 3 }\n");
+  yaml.insert(yaml.find("  - name: backend\n") + 18, "    common_lb_config: { zone_aware_lb_config: {} }\n");
   auto loaded = loadBootstrapString(yaml, ConfigFormat::kYaml, "test.yaml");
   REQUIRE_FALSE(loaded);
   CHECK(loaded.error().code == Error::kUnsupported);
   CHECK_THAT(loaded.error().message,
-             Catch::EndsWith("static_resources.clusters[1].outlier_detection: not supported by remora-proxy"));
+             Catch::EndsWith("static_resources.clusters[1].common_lb_config.zone_aware_lb_config: not supported by "
+                             "remora-proxy"));
 }
 
 TEST_CASE("dynamic resources with no control plane named are rejected with the line", "[config][bootstrap]") {

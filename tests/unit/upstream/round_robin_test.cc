@@ -176,3 +176,16 @@ TEST_CASE("least request steers picks away from a host with requests piling up",
   for (int i = 0; i < 9000; ++i) ++w[wlb.pick(LoadBalancerContext{})];
   CHECK(w[weighted.hosts[0].get()] > w[weighted.hosts[1].get()] * 3);
 }
+
+TEST_CASE("least request with more choices avoids a loaded host more often", "[upstream][lb]") {
+  using remora::upstream::LeastRequestLoadBalancer;
+  Hosts hosts({1, 1, 1});
+  for (int i = 0; i < 5; ++i) hosts.hosts[0]->requestStarted();
+  // The loaded host wins only when every draw lands on it: 1/9 with two
+  // choices, 1/27 with three.
+  LeastRequestLoadBalancer three(hosts.raw(), /*seed=*/7, /*choice_count=*/3);
+  std::map<const Host*, int> seen;
+  constexpr int kPicks = 30000;
+  for (int i = 0; i < kPicks; ++i) ++seen[three.pick(LoadBalancerContext{})];
+  CHECK(std::abs(seen[hosts.hosts[0].get()] / double(kPicks) - 1.0 / 27) < 0.01);
+}

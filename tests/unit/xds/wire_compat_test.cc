@@ -551,3 +551,36 @@ TEST_CASE("a listener's api_listener and a secret decode from Envoy's field numb
   REQUIRE(secret.has_validation_context());
   CHECK(secret.validation_context().trusted_ca().inline_string() == "pem");
 }
+
+TEST_CASE("resilience fields of routes and clusters keep Envoy's numbers", "[xds][wire]") {
+  const pb::Descriptor* action = route::RouteAction::descriptor();
+  requireField(action, {"hash_policy", 15, T::TYPE_MESSAGE, Kind::kRepeated, {},
+                        "envoy.config.route.v3.RouteAction.HashPolicy"});
+  requireField(action, {"hedge_policy", 27, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.config.route.v3.HedgePolicy"});
+  requireField(action, {"max_stream_duration", 36, T::TYPE_MESSAGE});
+  const pb::Descriptor* hash = route::RouteAction::HashPolicy::descriptor();
+  requireField(hash, {"header", 1, T::TYPE_MESSAGE, Kind::kSingular, "policy_specifier"});
+  requireField(hash, {"cookie", 2, T::TYPE_MESSAGE, Kind::kSingular, "policy_specifier"});
+  requireField(hash, {"connection_properties", 3, T::TYPE_MESSAGE, Kind::kSingular, "policy_specifier"});
+  requireField(hash, {"terminal", 4, T::TYPE_BOOL});
+  requireField(route::RouteAction::HashPolicy::ConnectionProperties::descriptor(), {"source_ip", 1, T::TYPE_BOOL});
+  requireField(route::RouteAction::MaxStreamDuration::descriptor(), {"grpc_timeout_header_max", 2, T::TYPE_MESSAGE});
+  requireField(route::HedgePolicy::descriptor(), {"hedge_on_per_try_timeout", 3, T::TYPE_BOOL});
+  const pb::Descriptor* retry = route::RetryPolicy::descriptor();
+  requireField(retry, {"retry_host_predicate", 5, T::TYPE_MESSAGE, Kind::kRepeated});
+  requireField(retry, {"host_selection_retry_max_attempts", 6, T::TYPE_INT64});
+  requireField(retry, {"retriable_status_codes", 7, T::TYPE_UINT32, Kind::kRepeated});
+  requireField(retry, {"retry_back_off", 8, T::TYPE_MESSAGE});
+  const pb::Descriptor* thresholds = cluster::CircuitBreakers::Thresholds::descriptor();
+  requireField(thresholds, {"retry_budget", 8, T::TYPE_MESSAGE});
+  requireField(cluster::CircuitBreakers::Thresholds::RetryBudget::descriptor(),
+               {"budget_percent", 1, T::TYPE_MESSAGE, Kind::kSingular, {}, "envoy.type.v3.Percent"});
+  requireField(cluster::CircuitBreakers::Thresholds::RetryBudget::descriptor(),
+               {"min_retry_concurrency", 2, T::TYPE_MESSAGE});
+  requireField(cluster::Cluster::descriptor(), {"load_balancing_policy", 41, T::TYPE_MESSAGE, Kind::kSingular, {},
+                                                "envoy.config.cluster.v3.LoadBalancingPolicy"});
+  requireField(cluster::LoadBalancingPolicy::descriptor(), {"policies", 1, T::TYPE_MESSAGE, Kind::kRepeated});
+  requireField(cluster::LoadBalancingPolicy::Policy::descriptor(), {"typed_extension_config", 4, T::TYPE_MESSAGE});
+  requireField(endpoint::ClusterLoadAssignment::Policy::descriptor(), {"overprovisioning_factor", 3, T::TYPE_MESSAGE});
+  requireField(core::Node::descriptor(), {"locality", 4, T::TYPE_MESSAGE});
+}

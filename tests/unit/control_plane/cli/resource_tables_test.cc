@@ -46,7 +46,7 @@ TEST_CASE("the endpoints table fills in documented defaults", "[cli][tables]") {
 }
 
 TEST_CASE("policies and rules show the service they apply to", "[cli][tables]") {
-  for (const char* kind : {"TrafficPolicy", "RouteRule", "AuthorizationPolicy"}) {
+  for (const char* kind : {"RouteRule", "AuthorizationPolicy"}) {
     INFO(kind);
     const std::string table = objectTable(*kindFromName(kind), items(R"([
       {"metadata":{"name":"p","namespace":"default","creationTimestamp":"2024-05-01T12:00:00Z"},
@@ -56,6 +56,31 @@ TEST_CASE("policies and rules show the service they apply to", "[cli][tables]") 
           "NAMESPACE   NAME   SERVICE   AGE\n"
           "default     p      reviews   10m\n");
   }
+}
+
+TEST_CASE("the traffic policies table summarises balancer, retries, budget, outlier detection and health check",
+          "[cli][tables]") {
+  const std::string table = objectTable(*kindFromName("TrafficPolicy"), items(R"([
+    {"metadata":{"name":"plain","namespace":"default","creationTimestamp":"2024-05-01T12:00:00Z"},
+     "spec":{"service":"reviews"}},
+    {"metadata":{"name":"sticky","namespace":"shop","creationTimestamp":"2024-05-01T12:09:00Z"},
+     "spec":{"service":"cart","loadBalancer":"RING_HASH","hashOn":{"header":"x-user"},
+             "retries":{"attempts":3,"retryOn":["5xx","reset"],"hedge":true,"perTryTimeout":"1s",
+                        "budget":{"percent":35}},
+             "outlierDetection":{"consecutive5xx":3},"healthCheck":{"path":"/healthz"}}},
+    {"metadata":{"name":"off","namespace":"shop","creationTimestamp":"2024-05-01T12:09:00Z"},
+     "spec":{"service":"db","loadBalancer":"PEAK_EWMA","retries":{"disabled":true,"budget":{"disabled":true}},
+             "outlierDetection":{"disabled":true},"healthCheck":{"grpc":{"serviceName":"db"}}}}])"),
+                                        at(kNow));
+  CHECK(table ==
+        "NAMESPACE   NAME     SERVICE   LB                         RETRIES               BUDGET   OUTLIER   "
+        "HEALTH CHECK    AGE\n"
+        "default     plain    reviews   ROUND_ROBIN                default               20%      default   "
+        "-               10m\n"
+        "shop        sticky   cart      RING_HASH(header x-user)   3x 5xx,reset +hedge   35%      custom    "
+        "http /healthz   60s\n"
+        "shop        off      db        PEAK_EWMA                  off                   off      off       "
+        "grpc db         60s\n");
 }
 
 TEST_CASE("an xDS type cell says ACKED, NACKED or STALE with versions", "[cli][tables]") {

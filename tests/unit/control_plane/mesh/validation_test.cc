@@ -137,7 +137,7 @@ TEST_CASE("TrafficPolicy failures name their field", "[mesh][validation]") {
   auto policy = [](const std::string& spec) {
     return parseObject(R"({"kind":"TrafficPolicy","metadata":{"name":"p"},"spec":)" + spec + "}");
   };
-  CHECK(failureOf(policy(R"({"service":"web","retries":{"attempts":0}})")) == "spec.retries.attempts: must be 1..10");
+  CHECK(failureOf(policy(R"({"service":"web","retries":{"attempts":11}})")) == "spec.retries.attempts: must be 0..10");
   CHECK_THAT(failureOf(policy(R"({"service":"web","retries":{"attempts":1,"retryOn":["5xx","sometimes"]}})")),
              Catch::StartsWith("spec.retries.retry_on[1]: \"sometimes\" is not one of"));
   CHECK(failureOf(policy(R"({"service":"web","connectTimeout":"0s"})")) == "spec.connect_timeout: must be more than 0");

@@ -74,10 +74,12 @@ TEST_CASE("EDS clusters and top-level extras are unsupported in a bootstrap with
 
 TEST_CASE("admin accepts an address and the customary /dev/null access log", "[xds][resources][bootstrap]") {
   auto b = toBootstrap(protoFromJson<BootstrapProto>(
-      R"({"node": {"id": "n", "cluster": "k", "locality": {"zone": "z"}}, "admin": {"access_log_path": "/dev/null",
+      R"({"node": {"id": "n", "cluster": "k", "locality": {"region": "r", "zone": "z", "sub_zone": "s"}},
+          "admin": {"access_log_path": "/dev/null",
           "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}}})"));
   REQUIRE(b);
   CHECK(b->node.id == "n");
+  CHECK(b->node.locality == Locality{"r", "z", "s"});
   CHECK(b->admin.address.port == 0);
   auto log = toBootstrap(protoFromJson<BootstrapProto>(R"({"admin": {"access_log_path": "/var/log/admin.log"}})"));
   REQUIRE_FALSE(log);

@@ -76,10 +76,12 @@ TEST_CASE("the deprecated cluster-level protocol fields are still accepted", "[x
 }
 
 TEST_CASE("cluster features Remora does not implement are refused", "[xds][resources][cluster]") {
-  CHECK(convertError(cluster(R"("lb_policy": "RING_HASH")")) ==
-        "cs[0].lb_policy: not supported by remora-proxy (RING_HASH; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
-  CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s"}])")) ==
-        "cs[0].health_checks: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("lb_policy": "CLUSTER_PROVIDED")")) ==
+        "cs[0].lb_policy: not supported by remora-proxy (CLUSTER_PROVIDED; supported: ROUND_ROBIN, LEAST_REQUEST, "
+        "RANDOM, RING_HASH, MAGLEV, LOAD_BALANCING_POLICY_CONFIG (peak EWMA))");
+  CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s", "tcp_health_check": {}},
+      {"timeout": "1s", "tcp_health_check": {}}])")) ==
+        "cs[0].health_checks[1]: not supported by remora-proxy (one health check per cluster)");
   CHECK(convertError(R"({"name": "c", "type": "STRICT_DNS"})") ==
         "cs[0].type: not supported by remora-proxy (STRICT_DNS; supported: STATIC, EDS)");
   CHECK(convertError(cluster(R"("circuit_breakers": {"thresholds": [{"priority": "HIGH"}]})")) ==
@@ -98,47 +100,56 @@ TEST_CASE("endpoint values are validated with their full path", "[xds][resources
   CHECK(convertError(R"({"name": "c", "connect_timeout": "0s"})") == "cs[0].connect_timeout: must be more than 0");
 }
 
-TEST_CASE("load balancing options beyond plain round robin are refused with their field",
+TEST_CASE("the cluster converter hands load balancing, outlier detection and health checks to their converters",
           "[xds][resources][cluster]") {
-  // Empty option blocks, as some control planes always send, are accepted.
-  auto empty = toCluster(protoFromJson<ClusterProto>(cluster(R"("round_robin_lb_config": {}, "common_lb_config": {})")));
-  REQUIRE(empty);
-  CHECK(empty->lb_policy == Cluster::LbPolicy::kRoundRobin);
-  auto least = toCluster(protoFromJson<ClusterProto>(cluster(R"("lb_policy": "LEAST_REQUEST")")));
-  REQUIRE(least);
-  CHECK(least->lb_policy == Cluster::LbPolicy::kLeastRequest);
-  auto random = toCluster(protoFromJson<ClusterProto>(cluster(R"("lb_policy": "RANDOM")")));
-  REQUIRE(random);
-  CHECK(random->lb_policy == Cluster::LbPolicy::kRandom);
+  auto c = toCluster(protoFromJson<ClusterProto>(cluster(R"("lb_policy": "MAGLEV",
+      "maglev_lb_config": {"table_size": 65537}, "common_lb_config": {"healthy_panic_threshold": {"value": 30}},
+      "outlier_detection": {"consecutive_5xx": 3}, "health_checks": [{"interval": "2s", "tcp_health_check": {}}])")));
+  REQUIRE(c);
+  CHECK(c->lb_policy == Cluster::LbPolicy::kMaglev);
+  CHECK(c->healthy_panic_threshold == 30.0);
+  REQUIRE(c->outlier_detection);
+  CHECK(c->outlier_detection->consecutive_5xx == 3);
+  REQUIRE(c->health_check);
+  CHECK(c->health_check->kind == HealthCheck::Kind::kTcp);
+  CHECK(c->health_check->interval == Millis(2000));
+  const Cluster plain = *toCluster(protoFromJson<ClusterProto>(cluster("")));
+  CHECK_FALSE(plain.outlier_detection);
+  CHECK_FALSE(plain.health_check);
   CHECK(convertError(cluster(R"("round_robin_lb_config": {"slow_start_config": {"slow_start_window": "5s"}})")) ==
         "cs[0].round_robin_lb_config.slow_start_config: not supported by remora-proxy");
-  CHECK(convertError(cluster(R"("common_lb_config": {"healthy_panic_threshold": {"value": 10}})")) ==
-        "cs[0].common_lb_config.healthy_panic_threshold: not supported by remora-proxy");
-  CHECK(convertError(cluster(R"("common_lb_config": {"locality_weighted_lb_config": {}})")) ==
-        "cs[0].common_lb_config.locality_weighted_lb_config: not supported by remora-proxy");
-  CHECK(convertError(cluster(R"("lb_policy": "RING_HASH", "ring_hash_lb_config": {"minimum_ring_size": 64})")) ==
-        "cs[0].ring_hash_lb_config: not supported by remora-proxy");
-  CHECK(convertError(cluster(R"("lb_policy": "MAGLEV")")) ==
-        "cs[0].lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
-  CHECK(convertError(cluster(R"("least_request_lb_config": {"choice_count": 3})")) ==
-        "cs[0].least_request_lb_config: not supported by remora-proxy");
+  CHECK(convertError(cluster(R"("outlier_detection": {"max_ejection_percent": 101})")) ==
+        "cs[0].outlier_detection.max_ejection_percent: 101 is out of range 0..100");
+  CHECK(convertError(cluster(R"("health_checks": [{"interval": "0s", "tcp_health_check": {}}])")) ==
+        "cs[0].health_checks[0].interval: must be more than 0");
 }
 
-TEST_CASE("outlier detection, health checks and TLS are refused until implemented", "[xds][resources][cluster]") {
-  CHECK(convertError(cluster(R"("outlier_detection": {"consecutive_5xx": 5, "failure_percentage_threshold": 80})")) ==
-        "cs[0].outlier_detection: not supported by remora-proxy");
-  CHECK(convertError(cluster(R"("health_checks": [{"timeout": "1s", "interval": "5s", "unhealthy_threshold": 3,
-      "healthy_threshold": 2, "grpc_health_check": {"service_name": "s"}}])")) ==
-        "cs[0].health_checks: not supported by remora-proxy");
-  auto tls = toCluster(protoFromJson<ClusterProto>(cluster(R"("transport_socket": {"name": "envoy.transport_sockets.tls",
-      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-      "sni": "b.svc", "common_tls_context": {"alpn_protocols": ["h2"], "tls_params": {"cipher_suites": ["x"]}}}})")),
-                       "cs[0]");
-  REQUIRE_FALSE(tls);
-  CHECK(tls.error().code == Error::kUnsupported);
-  CHECK(tls.error().message ==
-        "cs[0].transport_socket.typed_config.common_tls_context.tls_params.cipher_suites: not supported by "
-        "remora-proxy");
+TEST_CASE("the retry budget is on by default, tunable, and off at 100 percent", "[xds][resources][cluster]") {
+  const Cluster plain = *toCluster(protoFromJson<ClusterProto>(cluster("")));
+  REQUIRE(plain.circuit_breakers.retry_budget);
+  CHECK(plain.circuit_breakers.retry_budget->budget_percent == 20.0);
+  CHECK(plain.circuit_breakers.retry_budget->min_retries_per_second == 3);
+
+  auto tuned = toCluster(protoFromJson<ClusterProto>(cluster(R"("circuit_breakers": {"thresholds": [{
+      "max_retries": 7, "retry_budget": {"budget_percent": {"value": 35.5}, "min_retry_concurrency": 9}}]})")));
+  REQUIRE(tuned);
+  CHECK(tuned->circuit_breakers.max_retries == 7);
+  REQUIRE(tuned->circuit_breakers.retry_budget);
+  CHECK(tuned->circuit_breakers.retry_budget->budget_percent == 35.5);
+  CHECK(tuned->circuit_breakers.retry_budget->min_retries_per_second == 9);
+
+  auto only_floor = toCluster(protoFromJson<ClusterProto>(
+      cluster(R"("circuit_breakers": {"thresholds": [{"retry_budget": {"min_retry_concurrency": 1}}]})")));
+  REQUIRE(only_floor);
+  CHECK(only_floor->circuit_breakers.retry_budget->budget_percent == 20.0);
+  CHECK(only_floor->circuit_breakers.retry_budget->min_retries_per_second == 1);
+
+  auto off = toCluster(protoFromJson<ClusterProto>(
+      cluster(R"("circuit_breakers": {"thresholds": [{"retry_budget": {"budget_percent": {"value": 100}}}]})")));
+  REQUIRE(off);
+  CHECK(off->circuit_breakers.retry_budget == std::nullopt);
+  CHECK(convertError(cluster(R"("circuit_breakers": {"thresholds": [{"retry_budget": {"budget_percent": {"value": -1}}}]})")) ==
+        "cs[0].circuit_breakers.thresholds[0].retry_budget.budget_percent.value: must not be negative");
 }
 
 TEST_CASE("a cluster's TLS transport socket becomes the model's UpstreamTls", "[xds][resources][cluster]") {
@@ -162,20 +173,39 @@ TEST_CASE("a cluster's TLS transport socket becomes the model's UpstreamTls", "[
   CHECK(toCluster(protoFromJson<ClusterProto>(cluster("")))->tls == std::nullopt);
 }
 
-TEST_CASE("endpoint metadata and locality weights are accepted, priorities are refused",
+TEST_CASE("endpoints keep their locality and priority, and the assignment its overprovisioning factor",
           "[xds][resources][cluster]") {
   auto c = toCluster(protoFromJson<ClusterProto>(R"({"name": "c", "metadata": {"filter_metadata": {"istio": {"k": "v"}}},
-      "load_assignment": {"cluster_name": "c", "endpoints": [{"locality": {"zone": "z1"}, "load_balancing_weight": 3,
+      "load_assignment": {"cluster_name": "c", "policy": {"overprovisioning_factor": 200}, "endpoints": [
+      {"locality": {"region": "r1", "zone": "z1", "sub_zone": "s"}, "load_balancing_weight": 3,
       "metadata": {"filter_metadata": {"m": {}}}, "lb_endpoints": [{"metadata": {"filter_metadata": {"envoy.lb": {"canary": true}}},
-      "endpoint": {"address": {"socket_address": {"address": "10.0.0.2", "port_value": 8080}}}, "load_balancing_weight": 7}]}]}})"));
+      "endpoint": {"address": {"socket_address": {"address": "10.0.0.2", "port_value": 8080}}}, "load_balancing_weight": 7}]},
+      {"locality": {"region": "r1", "zone": "z2"}, "priority": 1, "lb_endpoints": [
+      {"endpoint": {"address": {"socket_address": {"address": "10.0.0.3", "port_value": 8080}}}}]}]}})"));
   REQUIRE(c);
-  REQUIRE(c->endpoints.size() == 1);
+  REQUIRE(c->endpoints.size() == 2);
   CHECK(c->endpoints[0].weight == 7);
   CHECK(c->endpoints[0].address == SocketAddress{"10.0.0.2", 8080});
+  CHECK(c->endpoints[0].locality == Locality{"r1", "z1", "s"});
+  CHECK(c->endpoints[0].priority == 0);
+  CHECK(c->endpoints[1].locality == Locality{"r1", "z2", ""});
+  CHECK(c->endpoints[1].priority == 1);
+  CHECK(c->overprovisioning_factor == 200);
+  CHECK(toCluster(protoFromJson<ClusterProto>(cluster("")))->overprovisioning_factor == 140);
+
+  auto eds = toClusterLoadAssignment(protoFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+      R"({"cluster_name": "svc", "policy": {"overprovisioning_factor": 120}, "endpoints": [{"priority": 2,
+      "lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.9", "port_value": 1}}}}]}]})"));
+  REQUIRE(eds);
+  CHECK(eds->cluster_name == "svc");
+  CHECK(eds->overprovisioning_factor == 120);
+  REQUIRE(eds->endpoints.size() == 1);
+  CHECK(eds->endpoints[0].priority == 2);
+
   CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"load_balancing_weight": 0, "lb_endpoints": []}]}})") ==
         "cs[0].load_assignment.endpoints[0].load_balancing_weight: must be at least 1");
-  CHECK(convertError(R"({"name": "c", "load_assignment": {"endpoints": [{"priority": 1, "lb_endpoints": []}]}})") ==
-        "cs[0].load_assignment.endpoints[0].priority: not supported by remora-proxy");
-  CHECK(convertError(R"({"name": "c", "load_assignment": {"policy": {"overprovisioning_factor": 140}}})") ==
-        "cs[0].load_assignment.policy: not supported by remora-proxy");
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"policy": {"overprovisioning_factor": 0}}})") ==
+        "cs[0].load_assignment.policy.overprovisioning_factor: must be more than 0");
+  CHECK(convertError(R"({"name": "c", "load_assignment": {"policy": {"endpoint_stale_after": "5s"}}})") ==
+        "cs[0].load_assignment.policy.endpoint_stale_after: not supported by remora-proxy");
 }

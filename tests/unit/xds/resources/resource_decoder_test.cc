@@ -108,7 +108,8 @@ TEST_CASE("each resource type decodes into its model value", "[xds][resources][d
   CHECK(std::get<Cluster>(cluster.value).connect_timeout == Millis(1000));
 
   DecodedResource assignment = decodeOk<AssignmentProto>(
-      ResourceType::kClusterLoadAssignment, R"({"cluster_name": "backend", "endpoints": [{"locality": {"zone": "a"},
+      ResourceType::kClusterLoadAssignment, R"({"cluster_name": "backend", "policy": {"overprovisioning_factor": 150},
+      "endpoints": [{"locality": {"zone": "a"}, "priority": 1,
       "lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.8", "port_value": 80}}},
                         "health_status": "HEALTHY", "load_balancing_weight": 2},
                        {"endpoint": {"address": {"socket_address": {"address": "::1", "port_value": 81}}}}]}]})");
@@ -120,6 +121,9 @@ TEST_CASE("each resource type decodes into its model value", "[xds][resources][d
   CHECK(cla.endpoints[0].weight == 2);
   CHECK(cla.endpoints[0].health == HealthStatus::kHealthy);
   CHECK(cla.endpoints[1].address == SocketAddress{"::1", 81});
+  CHECK(cla.endpoints[1].locality.zone == "a");
+  CHECK(cla.endpoints[1].priority == 1);
+  CHECK(cla.overprovisioning_factor == 150);
 
   DecodedResource secret = decodeOk<SecretProto>(ResourceType::kSecret, R"({"name": "ROOTCA", "validation_context": {
       "trusted_ca": {"inline_string": "-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n"}}})");
@@ -208,10 +212,13 @@ TEST_CASE("malformed routes, clusters and endpoints are refused naming the resou
 
   CHECK(decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c1", "connect_timeout": "0s"})").message ==
         "Cluster 'c1': connect_timeout: must be more than 0");
-  auto lb = decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c2", "lb_policy": "MAGLEV"})");
-  CHECK(lb.code == Error::kUnsupported);
-  CHECK(lb.message ==
-        "Cluster 'c2': lb_policy: not supported by remora-proxy (MAGLEV; supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
+  auto lb = decodeError<ClusterProto>(ResourceType::kCluster,
+                                      R"({"name": "c2", "lb_policy": "MAGLEV", "maglev_lb_config": {"table_size": 100}})");
+  CHECK(lb.code == Error::kInvalidArgument);
+  CHECK(lb.message == "Cluster 'c2': maglev_lb_config.table_size: 100 is not a prime number");
+  CHECK(decodeError<AssignmentProto>(ResourceType::kClusterLoadAssignment,
+                                     R"({"cluster_name": "e0", "policy": {"overprovisioning_factor": 0}})")
+            .message == "ClusterLoadAssignment 'e0': policy.overprovisioning_factor: must be more than 0");
   CHECK(decodeError<ClusterProto>(ResourceType::kCluster, R"({"name": "c3", "type": "EDS",
       "eds_cluster_config": {"eds_config": {"path": "/etc/eds.yaml"}}})").message ==
         "Cluster 'c3': eds_cluster_config.eds_config.path: not supported by remora-proxy");
@@ -229,8 +236,8 @@ TEST_CASE("malformed routes, clusters and endpoints are refused naming the resou
   CHECK(decodeError<AssignmentProto>(ResourceType::kClusterLoadAssignment, R"({"cluster_name": "e2", "endpoints": [
       {"lb_endpoints": [{}]}]})").message == "ClusterLoadAssignment 'e2': endpoints[0].lb_endpoints[0].endpoint: is required");
   CHECK(decodeError<AssignmentProto>(ResourceType::kClusterLoadAssignment,
-                                     R"({"cluster_name": "e3", "endpoints": [{"priority": 1}]})")
-            .message == "ClusterLoadAssignment 'e3': endpoints[0].priority: not supported by remora-proxy");
+                                     R"({"cluster_name": "e3", "endpoints": [{"proximity": 1}]})")
+            .message == "ClusterLoadAssignment 'e3': endpoints[0].proximity: not supported by remora-proxy");
 }
 
 TEST_CASE("an API listener without an address is skipped, not refused", "[xds][resources][decoder]") {

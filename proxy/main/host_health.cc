@@ -1,0 +1,264 @@
+#include "proxy/main/host_health.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "xds/base/json_string.h"
+
+namespace remora::server {
+namespace {
+
+using upstream::HostHealthFlag;
+
+std::vector<net::Address> addressesOf(const xds::resources::Cluster& config) {
+  std::vector<net::Address> out;
+  for (const auto& ep : config.endpoints) {
+    if (ep.health == xds::resources::HealthStatus::kDraining) continue;
+    auto a = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
+    if (a) out.push_back(*a);
+  }
+  return out;
+}
+
+// Equal but for the endpoints: the detectors and checkers keep their state.
+bool sameExceptEndpoints(const xds::resources::Cluster& a, const xds::resources::Cluster& b) {
+  xds::resources::Cluster x = a;
+  x.endpoints = b.endpoints;
+  return x == b;
+}
+
+std::string isoTime(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+HostHealth::HostHealth(net::Dispatcher& main, observability::WorkerStats& stats, const ProxyFamilies& families,
+                       Publish publish)
+    : main_(main), stats_(stats), families_(families), publish_(std::move(publish)), seed_(std::random_device{}()) {}
+
+HostHealth::~HostHealth() = default;
+
+void HostHealth::update(const config::Snapshot& snapshot) {
+  std::map<std::string, std::unique_ptr<ClusterHealth>, std::less<>> next;
+  for (const auto& cfg : snapshot.clusters) {
+    if (!cfg->outlier_detection && !cfg->health_check) continue;
+    auto it = clusters_.find(cfg->name);
+    if (it != clusters_.end() && it->second->config->outlier_detection == cfg->outlier_detection &&
+        it->second->config->health_check == cfg->health_check && sameExceptEndpoints(*it->second->config, *cfg)) {
+      it->second->config = cfg;
+      setHosts(*it->second);
+      next.emplace(cfg->name, std::move(it->second));
+      clusters_.erase(it);
+      continue;
+    }
+    auto c = std::make_unique<ClusterHealth>();
+    c->config = cfg;
+    // A rebuilt cluster starts clean: clear what the old one decided.
+    if (it != clusters_.end()) {
+      for (const auto& [address, info] : it->second->hosts) {
+        for (HostHealthFlag f : {HostHealthFlag::kOutlierEjected, HostHealthFlag::kFailedActiveCheck}) {
+          if (info.flags & static_cast<uint8_t>(f)) publish_(cfg->name, address, f, false);
+        }
+      }
+      clusters_.erase(it);
+    }
+    auto tls = snapshot.cluster_tls.find(cfg->name);
+    build(*c, tls == snapshot.cluster_tls.end() ? nullptr : tls->second);
+    next.emplace(cfg->name, std::move(c));
+  }
+  // Removed clusters (or ones that no longer ask): their flags go too.
+  for (auto& [name, c] : clusters_) {
+    for (const auto& [address, info] : c->hosts) {
+      for (HostHealthFlag f : {HostHealthFlag::kOutlierEjected, HostHealthFlag::kFailedActiveCheck}) {
+        if (info.flags & static_cast<uint8_t>(f)) publish_(name, address, f, false);
+      }
+    }
+  }
+  clusters_ = std::move(next);
+}
+
+void HostHealth::build(ClusterHealth& c, upstream::TlsSettingsPtr tls) {
+  const std::string name = c.config->name;
+  c.ejected_gauge = stats_.gauge(families_.outlier_ejected_hosts, {name});
+  c.unhealthy_gauge = stats_.gauge(families_.health_check_unhealthy_hosts, {name});
+  c.check_failures = stats_.counter(families_.health_check_failures, {name});
+  c.overflow = stats_.counter(families_.outlier_ejections_overflow, {name});
+  for (size_t k = 0; k < upstream::kEjectionKindCount; ++k) {
+    c.ejections[k] = stats_.counter(families_.outlier_ejections,
+                                    {name, std::string(upstream::ejectionKindName(static_cast<upstream::EjectionKind>(k)))});
+  }
+  if (c.config->outlier_detection) {
+    c.outlier = std::make_unique<upstream::OutlierDetector>(
+        *c.config->outlier_detection, [this] { return main_.now(); }, seed_++,
+        [this, name](const net::Address& host, bool ejected, const std::string& reason) {
+          onEjection(name, host, ejected, reason);
+        });
+    ClusterHealth* raw = &c;
+    c.interval_timer = main_.createTimer([this, raw] {
+      raw->outlier->onInterval();
+      syncCounters(*raw);
+      armUneject(*raw);
+      raw->interval_timer->enable(raw->config->outlier_detection->interval);
+    });
+    c.interval_timer->enable(c.config->outlier_detection->interval);
+    c.uneject_timer = main_.createTimer([this, raw] {
+      raw->outlier->unejectExpired();
+      armUneject(*raw);
+    });
+  }
+  if (c.config->health_check) {
+    c.checker = std::make_unique<upstream::HealthChecker>(
+        main_, *c.config->health_check, name, std::move(tls), seed_++,
+        [this, name](const net::Address& host, bool healthy, const std::string& reason) {
+          onHealthCheck(name, host, healthy, reason);
+        });
+  }
+  setHosts(c);
+}
+
+void HostHealth::setHosts(ClusterHealth& c) {
+  const std::vector<net::Address> hosts = addressesOf(*c.config);
+  std::map<std::string, HostInfo> kept;
+  for (const net::Address& a : hosts) {
+    auto it = c.hosts.find(a.toString());
+    kept[a.toString()] = it == c.hosts.end() ? HostInfo{} : it->second;
+  }
+  c.hosts = std::move(kept);
+  if (c.outlier) c.outlier->setHosts(hosts);
+  if (c.checker) c.checker->setHosts(hosts);
+}
+
+void HostHealth::armUneject(ClusterHealth& c) {
+  if (!c.outlier) return;
+  const auto next = c.outlier->nextUnejection();
+  if (!next) {
+    c.uneject_timer->disable();
+    return;
+  }
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - main_.now());
+  c.uneject_timer->enable(std::max(wait, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1));
+}
+
+void HostHealth::syncCounters(ClusterHealth& c) {
+  if (!c.outlier) return;
+  const upstream::OutlierCounters& counters = c.outlier->counters();
+  for (size_t k = 0; k < upstream::kEjectionKindCount; ++k) {
+    const uint64_t now = counters.ejected[k];
+    if (now > c.ejections_seen[k]) c.ejections[k].inc(now - c.ejections_seen[k]);
+    c.ejections_seen[k] = now;
+  }
+  if (counters.overflow > c.overflow_seen) c.overflow.inc(counters.overflow - c.overflow_seen);
+  c.overflow_seen = counters.overflow;
+  c.ejected_gauge.set(static_cast<double>(c.outlier->ejectedCount()));
+}
+
+void HostHealth::record(std::vector<OutcomeRecord> batch) {
+  std::vector<ClusterHealth*> touched;
+  for (OutcomeRecord& r : batch) {
+    auto it = clusters_.find(r.cluster->name);
+    // Outcomes of a cluster config that was replaced meanwhile are dropped.
+    if (it == clusters_.end() || !it->second->outlier) continue;
+    if (it->second->config->outlier_detection != r.cluster->outlier_detection) continue;
+    it->second->outlier->report(r.host, r.outcome);
+    if (touched.empty() || touched.back() != it->second.get()) touched.push_back(it->second.get());
+  }
+  for (ClusterHealth* c : touched) {
+    syncCounters(*c);
+    armUneject(*c);
+  }
+}
+
+void HostHealth::onEjection(const std::string& cluster, const net::Address& host, bool ejected,
+                            const std::string& reason) {
+  auto it = clusters_.find(cluster);
+  if (it == clusters_.end()) return;
+  HostInfo& info = it->second->hosts[host.toString()];
+  if (ejected) {
+    info.flags |= static_cast<uint8_t>(HostHealthFlag::kOutlierEjected);
+    info.reason = reason;
+    if (const auto* state = it->second->outlier->state(host)) {
+      info.ejected_until = main_.systemNow() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                   state->ejected_until - main_.now());
+    }
+    spdlog::warn("cluster '{}': host {} ejected: {}", cluster, host.toString(), reason);
+  } else {
+    info.flags &= static_cast<uint8_t>(~static_cast<uint8_t>(HostHealthFlag::kOutlierEjected));
+    spdlog::info("cluster '{}': host {} returns: {}", cluster, host.toString(), reason);
+  }
+  publish_(cluster, host.toString(), HostHealthFlag::kOutlierEjected, ejected);
+}
+
+void HostHealth::onHealthCheck(const std::string& cluster, const net::Address& host, bool healthy,
+                               const std::string& reason) {
+  auto it = clusters_.find(cluster);
+  if (it == clusters_.end()) return;
+  ClusterHealth& c = *it->second;
+  HostInfo& info = c.hosts[host.toString()];
+  const auto flag = static_cast<uint8_t>(HostHealthFlag::kFailedActiveCheck);
+  if (healthy) {
+    info.flags &= static_cast<uint8_t>(~flag);
+    spdlog::info("cluster '{}': host {} passes its health check again: {}", cluster, host.toString(), reason);
+  } else {
+    info.flags |= flag;
+    info.reason = "health check: " + reason;
+    c.check_failures.inc();
+    spdlog::warn("cluster '{}': host {} fails its health check: {}", cluster, host.toString(), reason);
+  }
+  size_t unhealthy = 0;
+  for (const auto& [a, h] : c.hosts) unhealthy += (h.flags & flag) ? 1 : 0;
+  c.unhealthy_gauge.set(static_cast<double>(unhealthy));
+  publish_(cluster, host.toString(), HostHealthFlag::kFailedActiveCheck, !healthy);
+}
+
+std::string HostHealth::clustersJson(const config::Snapshot& snapshot) const {
+  std::string out = "{\"clusters\":[";
+  bool first_cluster = true;
+  for (const auto& cfg : snapshot.clusters) {
+    if (!first_cluster) out += ",";
+    first_cluster = false;
+    out += "{\"name\":" + base::jsonString(cfg->name) + ",\"hosts\":[";
+    auto c = clusters_.find(cfg->name);
+    bool first = true;
+    for (const auto& ep : cfg->endpoints) {
+      const std::string address = ep.address.address.find(':') != std::string::npos
+                                      ? "[" + ep.address.address + "]:" + std::to_string(ep.address.port)
+                                      : ep.address.address + ":" + std::to_string(ep.address.port);
+      const HostInfo* info = nullptr;
+      if (c != clusters_.end()) {
+        auto h = c->second->hosts.find(address);
+        if (h != c->second->hosts.end()) info = &h->second;
+      }
+      using Health = xds::resources::HealthStatus;
+      std::vector<std::string> flags;
+      if (ep.health == Health::kUnhealthy || ep.health == Health::kTimeout) flags.push_back("eds_unhealthy");
+      if (ep.health == Health::kDraining) flags.push_back("eds_draining");
+      if (info && (info->flags & static_cast<uint8_t>(HostHealthFlag::kFailedActiveCheck))) {
+        flags.push_back("failed_active_health_check");
+      }
+      const bool ejected = info && (info->flags & static_cast<uint8_t>(HostHealthFlag::kOutlierEjected));
+      if (ejected) flags.push_back("outlier_ejected");
+      if (!first) out += ",";
+      first = false;
+      out += "{\"address\":" + base::jsonString(address) + ",\"weight\":" + std::to_string(ep.weight) +
+             ",\"priority\":" + std::to_string(ep.priority) + ",\"healthy\":" + (flags.empty() ? "true" : "false") +
+             ",\"flags\":[";
+      for (size_t i = 0; i < flags.size(); ++i) out += (i ? ",\"" : "\"") + flags[i] + "\"";
+      out += "]";
+      if (ejected) out += ",\"ejected_until\":" + base::jsonString(isoTime(info->ejected_until));
+      if (info && !info->reason.empty()) out += ",\"reason\":" + base::jsonString(info->reason);
+      out += "}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace remora::server

@@ -1,0 +1,93 @@
+// HostHealth: the main thread's side of passive and active health checking.
+// For each cluster of the running snapshot that asks for them it keeps an
+// OutlierDetector (fed with the outcome batches the workers post) and a
+// HealthChecker, and posts every decision — eject, return, unhealthy,
+// healthy — to all workers, whose balancers then skip or use the host. The
+// admin endpoint's /clusters reads the state kept here.
+//
+// Main thread only (ARCHITECTURE.md, Threading): workers only report and
+// apply.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/snapshot.h"
+#include "proxy/main/proxy_stats.h"
+#include "proxy/net/dispatcher.h"
+#include "proxy/observability/stats_registry.h"
+#include "proxy/upstream/cluster_manager.h"
+#include "proxy/upstream/health_checker.h"
+#include "proxy/upstream/outlier_detector.h"
+
+namespace remora::server {
+
+// One try's outcome as a worker reports it.
+struct OutcomeRecord {
+  std::shared_ptr<const xds::resources::Cluster> cluster;
+  net::Address host;
+  upstream::HostOutcome outcome;
+};
+
+class HostHealth {
+ public:
+  // Posts a decision to every worker.
+  using Publish = std::function<void(const std::string& cluster, const std::string& address,
+                                     upstream::HostHealthFlag flag, bool set)>;
+  HostHealth(net::Dispatcher& main, observability::WorkerStats& stats, const ProxyFamilies& families,
+             Publish publish);
+  ~HostHealth();
+
+  // Follows the snapshot's clusters: new ones get detectors and checkers,
+  // changed ones are rebuilt (a changed endpoint list only updates the
+  // host set, keeping state), removed ones are dropped.
+  void update(const config::Snapshot& snapshot);
+  // A batch of outcomes from one worker.
+  void record(std::vector<OutcomeRecord> batch);
+
+  // The /clusters admin body: every cluster's hosts with their health.
+  std::string clustersJson(const config::Snapshot& snapshot) const;
+
+ private:
+  struct HostInfo {
+    uint8_t flags = 0;
+    std::string reason;  // why the newest flag was set
+    std::chrono::system_clock::time_point ejected_until{};
+  };
+  struct ClusterHealth {
+    std::shared_ptr<const xds::resources::Cluster> config;
+    std::unique_ptr<upstream::OutlierDetector> outlier;
+    std::unique_ptr<upstream::HealthChecker> checker;
+    net::TimerPtr interval_timer;
+    net::TimerPtr uneject_timer;
+    std::map<std::string, HostInfo> hosts;  // by "ip:port"
+    observability::Gauge ejected_gauge;
+    observability::Gauge unhealthy_gauge;
+    observability::Counter check_failures;
+    observability::Counter overflow;
+    uint64_t overflow_seen = 0;
+    std::array<observability::Counter, upstream::kEjectionKindCount> ejections;
+    std::array<uint64_t, upstream::kEjectionKindCount> ejections_seen{};
+  };
+  void build(ClusterHealth& c, upstream::TlsSettingsPtr tls);
+  void setHosts(ClusterHealth& c);
+  void onEjection(const std::string& cluster, const net::Address& host, bool ejected, const std::string& reason);
+  void onHealthCheck(const std::string& cluster, const net::Address& host, bool healthy, const std::string& reason);
+  void armUneject(ClusterHealth& c);
+  void syncCounters(ClusterHealth& c);
+
+  net::Dispatcher& main_;
+  observability::WorkerStats& stats_;
+  const ProxyFamilies& families_;
+  Publish publish_;
+  std::map<std::string, std::unique_ptr<ClusterHealth>, std::less<>> clusters_;
+  uint64_t seed_;
+};
+
+}  // namespace remora::server
