@@ -16,6 +16,46 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+uint32_t grpcStatusFor(base::Error reason, uint32_t http_status) {
+  using base::Error;
+  switch (reason) {
+    case Error::kRouteTimeout:
+    case Error::kPerTryTimeout:
+    case Error::kStreamIdleTimeout:
+    case Error::kRequestTimeout: return 4;  // DEADLINE_EXCEEDED
+    case Error::kRbacDenied: return 7;      // PERMISSION_DENIED
+    default: break;
+  }
+  // The gRPC spec's mapping of HTTP statuses.
+  switch (http_status) {
+    case 400: return 13;  // INTERNAL
+    case 401: return 16;  // UNAUTHENTICATED
+    case 403: return 7;   // PERMISSION_DENIED
+    case 404: return 12;  // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504: return 14;  // UNAVAILABLE
+    default: return 2;    // UNKNOWN
+  }
+}
+
+std::string grpcMessageEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '%') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 uint32_t localReplyStatus(base::Error reason) {
   using base::Error;
   switch (reason) {
@@ -79,6 +119,7 @@ void ActiveStream::touch() {
 void ActiveStream::onHeaders(HeaderMapPtr headers, bool end_stream) {
   touch();
   is_head_ = headers->method() == "HEAD";
+  if (auto type = headers->get("content-type")) is_grpc_ = type->starts_with("application/grpc");
   // We answer 100-continue ourselves and strip the expectation, so the client
   // sends its body right away while we pick and connect to an upstream.
   if (auto expect = headers->get("expect"); expect && equalsIgnoreCase(*expect, "100-continue")) {
@@ -172,6 +213,17 @@ void ActiveStream::sendLocalReply(uint32_t status, base::Error reason, std::stri
     return;
   }
   auto headers = std::make_unique<HeaderMap>();
+  if (is_grpc_) {
+    // A gRPC client reads the outcome from grpc-status, not :status: the
+    // reply is trailers-only (HTTP 200) with the reason in grpc-message.
+    headers->add(":status", "200");
+    headers->add("content-type", "application/grpc");
+    headers->add("grpc-status", std::to_string(grpcStatusFor(reason, status)));
+    headers->add("grpc-message", grpcMessageEncode(detail));
+    headers->add("x-remora-error", base::errorName(reason));
+    encodeHeaders(std::move(headers), true);
+    return;
+  }
   headers->add(":status", std::to_string(status));
   headers->add("content-type", "text/plain");
   headers->add("x-remora-error", base::errorName(reason));

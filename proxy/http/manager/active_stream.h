@@ -69,10 +69,16 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   bool response_done_ = false;
   bool finished_ = false;
   bool is_head_ = false;
+  bool is_grpc_ = false;  // content-type application/grpc*: local replies speak gRPC
 };
 
 // Status, x-remora-error value and words for a local reply. Also used by
 // tests and docs: this is the whole catalogue of replies Remora makes up.
 uint32_t localReplyStatus(base::Error reason);
+// A gRPC request's local reply: the grpc-status for a reason (timeouts are
+// DEADLINE_EXCEEDED) or else for the HTTP status (the gRPC spec's mapping),
+// and grpc-message's percent-encoding.
+uint32_t grpcStatusFor(base::Error reason, uint32_t http_status);
+std::string grpcMessageEncode(std::string_view text);
 
 }  // namespace remora::http::manager

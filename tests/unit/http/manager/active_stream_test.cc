@@ -190,3 +190,32 @@ TEST_CASE("every local reply reason maps to its documented status", "[http][mana
   CHECK(localReplyStatus(Error::kBodyTooLarge) == 413);
   CHECK(localReplyStatus(Error::kHeadersTooLarge) == 431);
 }
+
+TEST_CASE_METHOD(StrictLoopFixture, "a local reply to a gRPC request is trailers-only with grpc-status and grpc-message",
+                 "[http][manager][local-reply][grpc]") {
+  ManagerRig rig(dispatcher());
+  rig.on_headers = [&](TestHandler& h, bool) {
+    h.downstream.sendLocalReply(504, Error::kRouteTimeout, "the call's grpc-timeout expired: 100% gone");
+  };
+  rig.connect();
+  rig.send("POST /pkg.Svc/Call HTTP/1.1\r\nHost: example.com\r\ncontent-type: application/grpc\r\n"
+           "content-length: 0\r\n\r\n");
+  REQUIRE(runUntil([&] { return rig.client_events.received.find("\r\n\r\n") != std::string::npos; }));
+  const std::string& got = rig.client_events.received;
+  CHECK(got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK_THAT(got, Catch::Contains("content-type: application/grpc\r\n"));
+  CHECK_THAT(got, Catch::Contains("grpc-status: 4\r\n"));
+  CHECK_THAT(got, Catch::Contains("grpc-message: the call's grpc-timeout expired: 100%25 gone\r\n"));
+  CHECK_THAT(got, Catch::Contains("x-remora-error: route_timeout\r\n"));
+}
+
+TEST_CASE("gRPC local replies map reasons and HTTP statuses to gRPC codes", "[http][manager][local-reply][grpc]") {
+  using remora::http::manager::grpcStatusFor;
+  CHECK(grpcStatusFor(Error::kPerTryTimeout, 504) == 4);
+  CHECK(grpcStatusFor(Error::kNoHealthyUpstream, 503) == 14);
+  CHECK(grpcStatusFor(Error::kOverflow, 503) == 14);
+  CHECK(grpcStatusFor(Error::kRbacDenied, 403) == 7);
+  CHECK(grpcStatusFor(Error::kNoRoute, 404) == 12);
+  CHECK(grpcStatusFor(Error::kInternal, 500) == 2);
+  CHECK(remora::http::manager::grpcMessageEncode("a\nb%") == "a%0Ab%25");
+}
