@@ -41,25 +41,6 @@ bool isLabelKey(std::string_view key) {
 }
 
 // RFC 9110 token characters, lower-case only: HTTP/2 forbids upper-case names.
-bool isHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Status checkDuration(bool has, const google::protobuf::Duration& duration, std::string_view path,
-                     bool must_be_positive) {
-  if (!has) return Status::ok();
-  if (duration.seconds() < 0 || duration.nanos() < 0) return invalidAt(path, "must not be negative");
-  if (must_be_positive && duration.seconds() == 0 && duration.nanos() == 0) {
-    return invalidAt(path, "must be more than 0");
-  }
-  return Status::ok();
-}
 
 Status checkPercent(double percent, std::string_view path) {
   if (!(percent >= 0 && percent <= 100)) return invalidAt(path, "must be 0..100");
@@ -170,6 +151,26 @@ bool isPrincipal(std::string_view principal) {
 }
 
 }  // namespace
+
+bool isHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status checkDuration(bool has, const google::protobuf::Duration& duration, std::string_view path,
+                     bool must_be_positive) {
+  if (!has) return Status::ok();
+  if (duration.seconds() < 0 || duration.nanos() < 0) return invalidAt(path, "must not be negative");
+  if (must_be_positive && duration.seconds() == 0 && duration.nanos() == 0) {
+    return invalidAt(path, "must be more than 0");
+  }
+  return Status::ok();
+}
 
 bool isIpLiteral(const std::string& address) {
   unsigned char buffer[16];

@@ -13,10 +13,16 @@
 #include "remora/mesh/v1/mesh.pb.h"
 #include "xds/base/status.h"
 
+#include <google/protobuf/duration.pb.h>
+
 namespace remora::cp::mesh {
 
 // "path: why" as kInvalidArgument.
 base::Failure invalidAt(std::string_view path, std::string_view why);
+// A Duration field that is set must not be negative (and, when
+// `must_be_positive`, not zero); an unset one passes.
+base::Status checkDuration(bool has, const google::protobuf::Duration& duration, std::string_view path,
+                           bool must_be_positive);
 // "base.field" / "base[index]".
 std::string pathOf(std::string_view base, std::string_view field);
 std::string pathOf(std::string_view base, int index);
@@ -24,6 +30,8 @@ std::string pathOf(std::string_view base, int index);
 // Lower-case letters, digits and '-', starting and ending with a letter or
 // digit, 1..63 characters (Kubernetes' DNS-1123 label).
 bool isDnsLabel(std::string_view value);
+// An HTTP header name in lower case (RFC 9110 token characters).
+bool isHeaderName(std::string_view name);
 // An IPv4 or IPv6 literal.
 bool isIpLiteral(const std::string& address);
 // "10.0.0.1:8080" or "[::1]:0" -> {host without brackets, port 0..65535}.

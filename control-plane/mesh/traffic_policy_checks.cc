@@ -17,27 +17,8 @@ namespace {
 
 constexpr uint32_t kMaxRetryAttempts = 10;
 
-Status checkDuration(bool has, const google::protobuf::Duration& duration, std::string_view path,
-                     bool must_be_positive) {
-  if (!has) return Status::ok();
-  if (duration.seconds() < 0 || duration.nanos() < 0) return invalidAt(path, "must not be negative");
-  if (must_be_positive && duration.seconds() == 0 && duration.nanos() == 0) {
-    return invalidAt(path, "must be more than 0");
-  }
-  return Status::ok();
-}
-
 int64_t totalNanos(const google::protobuf::Duration& d) { return d.seconds() * 1000000000 + d.nanos(); }
 
-bool isHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool parseStatus(std::string_view text, uint32_t& out) {
   if (text.empty()) return false;

@@ -8,12 +8,7 @@
 
 namespace remora::server {
 
-namespace {
-
-std::string quote(std::string_view s) { return base::jsonString(s); }
-
-// RFC 3339, UTC, second precision: what Envoy's last_updated looks like.
-std::string timestamp(std::chrono::system_clock::time_point t) {
+std::string rfc3339Utc(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -21,6 +16,12 @@ std::string timestamp(std::chrono::system_clock::time_point t) {
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+
+namespace {
+
+std::string quote(std::string_view s) { return base::jsonString(s); }
+
 
 std::string resourceJson(const google::protobuf::Any& any) {
   std::string json;
@@ -70,7 +71,7 @@ std::string xdsJson(const config::XdsCache& cache, const config::AdsClient& clie
       out += first_entry ? "{" : ",{";
       first_entry = false;
       out += "\"name\":" + quote(name) + ",\"version\":" + quote(e.version) +
-             ",\"last_updated\":" + quote(timestamp(e.accepted_at));
+             ",\"last_updated\":" + quote(rfc3339Utc(e.accepted_at));
       if (!e.skipped.empty()) out += ",\"skipped\":" + quote(e.skipped);
       out += ",\"resource\":" + (e.body ? resourceJson(*e.body) : std::string("null")) + "}";
     }

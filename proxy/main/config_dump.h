@@ -4,6 +4,7 @@
 // and the listeners still warming. Main thread.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "proxy/config/ads_client.h"
@@ -14,6 +15,9 @@ namespace remora::server {
 
 // {"version": N, "bootstrap": {...}, "xds": {...} | null}; `cache` and
 // `client` are null without dynamic_resources.
+// RFC 3339, UTC, second precision (what Envoy's last_updated looks like).
+std::string rfc3339Utc(std::chrono::system_clock::time_point t);
+
 std::string configDumpJson(const config::Snapshot& snapshot, const std::string& bootstrap_json,
                            const config::XdsCache* cache, const config::AdsClient* client);
 

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "proxy/main/config_dump.h"
 #include "xds/base/json_string.h"
 
 namespace remora::server {
@@ -21,21 +22,7 @@ std::vector<net::Address> addressesOf(const xds::resources::Cluster& config) {
   return out;
 }
 
-// Equal but for the endpoints: the detectors and checkers keep their state.
-bool sameExceptEndpoints(const xds::resources::Cluster& a, const xds::resources::Cluster& b) {
-  xds::resources::Cluster x = a;
-  x.endpoints = b.endpoints;
-  return x == b;
-}
 
-std::string isoTime(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -51,7 +38,8 @@ void HostHealth::update(const config::Snapshot& snapshot) {
     if (!cfg->outlier_detection && !cfg->health_check) continue;
     auto it = clusters_.find(cfg->name);
     if (it != clusters_.end() && it->second->config->outlier_detection == cfg->outlier_detection &&
-        it->second->config->health_check == cfg->health_check && sameExceptEndpoints(*it->second->config, *cfg)) {
+        it->second->config->health_check == cfg->health_check) {
+      // Other changes (balancer, limits, endpoints) keep what was decided.
       it->second->config = cfg;
       setHosts(*it->second);
       next.emplace(cfg->name, std::move(it->second));
@@ -251,7 +239,7 @@ std::string HostHealth::clustersJson(const config::Snapshot& snapshot) const {
              ",\"flags\":[";
       for (size_t i = 0; i < flags.size(); ++i) out += (i ? ",\"" : "\"") + flags[i] + "\"";
       out += "]";
-      if (ejected) out += ",\"ejected_until\":" + base::jsonString(isoTime(info->ejected_until));
+      if (ejected) out += ",\"ejected_until\":" + base::jsonString(rfc3339Utc(info->ejected_until));
       if (info && !info->reason.empty()) out += ",\"reason\":" + base::jsonString(info->reason);
       out += "}";
     }

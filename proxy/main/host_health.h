@@ -44,9 +44,10 @@ class HostHealth {
              Publish publish);
   ~HostHealth();
 
-  // Follows the snapshot's clusters: new ones get detectors and checkers,
-  // changed ones are rebuilt (a changed endpoint list only updates the
-  // host set, keeping state), removed ones are dropped.
+  // Follows the snapshot's clusters: new ones get detectors and checkers;
+  // ones whose outlier or health-check config changed are rebuilt; for the
+  // rest (endpoints, balancer, limits changed) only the host set is updated,
+  // keeping what was decided; removed ones are dropped.
   void update(const config::Snapshot& snapshot);
   // A batch of outcomes from one worker.
   void record(std::vector<OutcomeRecord> batch);

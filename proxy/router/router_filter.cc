@@ -308,9 +308,13 @@ bool RouterFilter::retryAfter(bool reached_upstream, bool grpc_answer) {
   if (!retry_ || !retry_->triesLeft() || done_) return false;
   if (!retry_->mayRepeat(reached_upstream, grpc_answer)) {
     cluster_->counters().retry_unsafe.inc();
+    retry_refused_ = "not_idempotent";
     return false;
   }
-  if (!cluster_->tryStartRetry()) return false;  // budget or max_retries; counted there
+  if (!cluster_->tryStartRetry()) {  // budget or max_retries; counted there
+    retry_refused_ = "budget";
+    return false;
+  }
   // The retry stays active (for max_retries) until the request ends.
   ++retries_taken_;
   cluster_->counters().retries.inc();
@@ -396,6 +400,8 @@ void RouterFilter::onTryHeaders(UpstreamRequest& request, http::HeaderMapPtr hea
   std::erase_if(tries_, [&](const std::unique_ptr<UpstreamRequest>& t) { return t.get() != &request; });
   if (retry_timer_) retry_timer_->disable();
   response_started_ = true;
+  // The answer is a failure a retry could have hidden: say why it did not.
+  if (retry_refused_ != nullptr) headers->set("x-remora-retry-refused", retry_refused_);
   for (const auto& name : route_->response_headers_to_remove) headers->remove(name);
   for (const auto& add : route_->response_headers_to_add) {
     if (add.append) headers->add(add.name, add.value);

@@ -147,6 +147,9 @@ class RouterFilter : public http::manager::StreamHandler, public UpstreamRequest
   std::optional<uint64_t> hash_;
   uint32_t attempts_ = 0;
   uint32_t retries_taken_ = 0;  // retries counted against the cluster's limits
+  // Why a wanted retry was not made ("budget", "not_idempotent"); the
+  // client sees it in x-remora-retry-refused on the answer it gets.
+  const char* retry_refused_ = nullptr;
   // gRPC: the call's deadline from its grpc-timeout, propagated upstream.
   bool grpc_ = false;
   std::optional<std::chrono::steady_clock::time_point> deadline_;

@@ -215,14 +215,11 @@ void ClusterManager::setHostFlag(const std::string& cluster, const std::string& 
   if (Cluster* c = get(cluster)) c->setHostFlag(address, flag, set);
 }
 
-namespace {
-// Equal in everything but endpoints: an EDS update, which keeps the cluster.
 bool sameExceptEndpoints(const ClusterConfig& a, const ClusterConfig& b) {
   ClusterConfig x = a;
   x.endpoints = b.endpoints;
   return x == b;
 }
-}  // namespace
 
 void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfig>>& configs,
                             const std::map<std::string, TlsSettingsPtr, std::less<>>& tls) {

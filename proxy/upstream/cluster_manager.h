@@ -91,7 +91,12 @@ class Cluster {
   void finishRetries(uint32_t n) { active_retries_ -= std::min(n, active_retries_); }
   // How a try went, for outlier detection (a no-op without it).
   void reportOutcome(const Host& host, HostOutcome outcome) {
-    if (outcome_sink_ != nullptr) outcome_sink_->record(*this, host, outcome);
+    if (outcome_sink_ == nullptr) return;
+    // A made connection matters only when local-origin errors are split off.
+    if (outcome == HostOutcome::kLocalOriginSuccess && !config_->outlier_detection->split_external_local_origin_errors) {
+      return;
+    }
+    outcome_sink_->record(*this, host, outcome);
   }
   void setOutcomeSink(OutcomeSink* sink) { outcome_sink_ = config_->outlier_detection ? sink : nullptr; }
 
@@ -168,6 +173,10 @@ class ClusterManager {
   // Replaced clusters whose connections still carry requests.
   std::vector<std::unique_ptr<Cluster>> draining_;
 };
+
+// Equal in everything but the endpoints: an EDS update, which keeps the
+// cluster's runtime state (pools, health).
+bool sameExceptEndpoints(const ClusterConfig& a, const ClusterConfig& b);
 
 // Codec limits and pool settings for a cluster's upstream connections.
 ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Protocol protocol);

@@ -83,7 +83,7 @@ class RandomLoadBalancer : public LoadBalancer {
 };
 
 // Least request, power of N choices (Envoy's default choice_count 2): draw
-// N hosts by weight, send to the one with the fewest active requests per unit
+// N distinct hosts by weight, send to the one with the fewest active requests per unit
 // of weight (ties: the first drawn). Cheap, and it steers load away from a
 // slow host, whose requests pile up, without the herd effect of always taking
 // the minimum.

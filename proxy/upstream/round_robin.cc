@@ -59,7 +59,12 @@ Host* LeastRequestLoadBalancer::pick(const LoadBalancerContext&) {
   if (hosts_.size() == 1) return hosts_.front();
   Host* best = draw();
   for (uint32_t i = 1; i < choice_count_; ++i) {
+    // Distinct candidates (as Linkerd draws them): with replacement a slow
+    // host would still win whenever both draws land on it, a floor of
+    // 1/n^2 of the traffic however slow it is. A few redraws suffice; a
+    // host that heavy in weight may still be drawn twice.
     Host* other = draw();
+    for (int redraw = 0; other == best && redraw < 4; ++redraw) other = draw();
     // Active requests per unit of weight, cross-multiplied to stay in
     // integers: a host twice as heavy may carry twice as many.
     const uint64_t a = static_cast<uint64_t>(best->activeRequests()) * other->weight();
