@@ -155,14 +155,14 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
 }
 
 void RouterFilter::startTry() {
-  const upstream::LoadBalancerContext context{hash_, attempts_, &tried_hosts_};
+  const upstream::LoadBalancerContext context{hash_, attempts_, std::span(tried_hosts_.data(), tried_count_)};
   upstream::Host* host = cluster_->pickHost(context);
   if (host == nullptr) {
     fail(base::Error::kNoHealthyUpstream, "cluster '" + cluster_->name() + "' has no healthy endpoint");
     return;
   }
   ++attempts_;
-  tried_hosts_.push_back(host);
+  if (tried_count_ < tried_hosts_.size()) tried_hosts_[tried_count_++] = host;
   upstream::ConnectionPool& pool = cluster_->pool(*host, downstream_.protocol());
   tries_.push_back(std::make_unique<UpstreamRequest>(*this, downstream_.dispatcher(), *host, pool, attempts_));
   // May call back (ready or failed) before returning.

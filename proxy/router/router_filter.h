@@ -9,6 +9,7 @@
 // connection manager's ActiveStream.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -143,7 +144,9 @@ class RouterFilter : public http::manager::StreamHandler, public UpstreamRequest
   std::vector<std::unique_ptr<UpstreamRequest>> tries_;
   UpstreamRequest* winner_ = nullptr;
   std::optional<RetryState> retry_;
-  std::vector<const upstream::Host*> tried_hosts_;
+  // The hosts tried so far (the first few: enough to steer retries away).
+  std::array<const upstream::Host*, 8> tried_hosts_{};
+  uint32_t tried_count_ = 0;
   std::optional<uint64_t> hash_;
   uint32_t attempts_ = 0;
   uint32_t retries_taken_ = 0;  // retries counted against the cluster's limits

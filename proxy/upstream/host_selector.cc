@@ -22,8 +22,7 @@ constexpr uint32_t kMaxDraws = 4;
 constexpr uint64_t kPrioritySalt = 0x5bd1e9955bd1e995ull;
 
 bool wasTried(const Host* host, const LoadBalancerContext& context) {
-  if (context.tried == nullptr) return false;
-  return std::find(context.tried->begin(), context.tried->end(), host) != context.tried->end();
+  return std::find(context.tried.begin(), context.tried.end(), host) != context.tried.end();
 }
 
 }  // namespace

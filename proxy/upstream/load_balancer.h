@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <span>
 #include <vector>
 
 #include "proxy/upstream/host.h"
@@ -23,7 +24,7 @@ struct LoadBalancerContext {
   uint32_t attempt = 0;          // 0 first try, 1.. retries
   // Hosts already tried by this request: HostSelector avoids them when
   // another exists. Owned by the caller, read during pick() only.
-  const std::vector<const Host*>* tried = nullptr;
+  std::span<const Host* const> tried{};
 };
 
 class LoadBalancer {

@@ -230,7 +230,7 @@ TEST_CASE("a retry avoids the hosts already tried when another exists", "[upstre
     for (int i = 0; i < 2000; ++i) {
       LoadBalancerContext context = hashed(remora::upstream::mixBits(static_cast<uint64_t>(i) + 1));
       std::vector<const Host*> tried;
-      context.tried = &tried;
+      context.tried = tried;
       const Host* first = selector.pick(context);
       tried.push_back(first);
       context.attempt = 1;
@@ -248,7 +248,7 @@ TEST_CASE("a retry avoids the hosts already tried when another exists", "[upstre
   HostSelector selector(config(), one.raw(), 1, clock.fn());
   std::vector<const Host*> tried = {one[0]};
   LoadBalancerContext context;
-  context.tried = &tried;
+  context.tried = tried;
   context.attempt = 1;
   CHECK(selector.pick(context) == one[0]);
 }
@@ -307,7 +307,7 @@ TEST_CASE("pick allocates nothing in steady state", "[upstream][lb]") {
     selector.refresh();
     std::vector<const Host*> tried = {hosts[2]};
     LoadBalancerContext context = hashed(99, 1);
-    context.tried = &tried;
+    context.tried = tried;
     const long before = g_allocations.load();
     for (int i = 0; i < 1000; ++i) {
       context.hash = remora::upstream::mixBits(static_cast<uint64_t>(i));
