@@ -410,6 +410,22 @@ TEST_CASE("a killed instance costs the client under 0.1 % of requests and is eje
   CHECK_FALSE(ejected(after, echos[2].address()));
   CHECK(hostEntry(after, victim).find("\"ejected_until\"") != std::string::npos);
   CHECK(hostEntry(after, victim).find("\"reason\"") != std::string::npos);
+
+  // What an operator sees: remoractl reads the same state from the admin.
+  const harness::CommandResult table = harness::run(
+      {harness::binaryPath("remoractl"), "proxy-config", "endpoints", "--admin", proxy->adminAddress()}, 20s);
+  std::cout << "RESULT: kill: remoractl proxy-config endpoints:\n" << table.stdout_text << std::endl;
+  CHECK(table.exit_code == 0);
+  std::string victim_row;
+  for (size_t at = 0; at < table.stdout_text.size();) {
+    const size_t end = std::min(table.stdout_text.find('\n', at), table.stdout_text.size());
+    if (table.stdout_text.compare(at, end - at, victim) == 0 ||
+        table.stdout_text.substr(at, end - at).find(" " + victim + " ") != std::string::npos) {
+      victim_row = table.stdout_text.substr(at, end - at);
+    }
+    at = end + 1;
+  }
+  CHECK_THAT(victim_row, Catch::Contains("ejected") && Catch::Contains("consecutive gateway failures"));
 }
 
 TEST_CASE("an instance failing half its requests is retried away with at most 20 % more upstream requests",
