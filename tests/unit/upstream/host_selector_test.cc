@@ -233,9 +233,11 @@ TEST_CASE("a retry avoids the hosts already tried when another exists", "[upstre
       context.tried = tried;
       const Host* first = selector.pick(context);
       tried.push_back(first);
+      context.tried = tried;  // a span: re-taken after the vector grew
       context.attempt = 1;
       const Host* second = selector.pick(context);
       tried.push_back(second);
+      context.tried = tried;
       context.attempt = 2;
       const Host* third = selector.pick(context);
       if (second == first || third == first || third == second) ++repeats;
