@@ -133,7 +133,8 @@ TEST_CASE("two workers write their own shards while a third thread scrapes", "[o
   std::atomic<int> inconsistent_histograms{0};
   std::thread scraper([&] {
     uint64_t last = 0;
-    while (!done.load()) {
+    // At least one scrape even when the workers finish before this thread runs.
+    while (!done.load() || scrapes.load() == 0) {
       StatsSnapshot snapshot = registry.snapshot();
       uint64_t total = totalRequests(snapshot);
       if (total < last) went_backwards.fetch_add(1);
