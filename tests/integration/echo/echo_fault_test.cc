@@ -17,18 +17,9 @@ using namespace std::chrono_literals;
 namespace {
 
 BackendProcess startEcho(std::vector<std::string> flags = {}) {
-  std::vector<std::string> args{buildDir() + "/examples/apps/echo/remora-echo", "--name", "echo-under-test"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  auto echo = BackendProcess::start(args, "remora-echo");
+  auto echo = BackendProcess::remoraEcho("echo-under-test", std::move(flags));
   REQUIRE(echo);
   return std::move(*echo);
-}
-
-// The number after "key": in a flat JSON object; -1 when absent.
-long jsonNumber(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\":");
-  if (at == std::string::npos) return -1;
-  return std::strtol(json.c_str() + at + key.size() + 3, nullptr, 10);
 }
 
 std::string stats(BackendProcess& echo) {

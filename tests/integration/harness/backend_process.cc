@@ -52,6 +52,24 @@ base::Result<BackendProcess> BackendProcess::grpcEcho() {
   return start({binaryPath("grpc_echo_server")}, "grpc_echo_server");
 }
 
+base::Result<BackendProcess> BackendProcess::remoraEcho(const std::string& name, std::vector<std::string> flags) {
+  std::vector<std::string> args{buildDir() + "/examples/apps/echo/remora-echo", "--listen", "127.0.0.1:0", "--name", name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return start(std::move(args), name);
+}
+
+long jsonNumber(std::string_view json, std::string_view key) {
+  const std::string needle = "\"" + std::string(key) + "\":";
+  const size_t at = json.find(needle);
+  if (at == std::string_view::npos) return -1;
+  long value = -1;
+  const char* begin = json.data() + at + needle.size();
+  const char* end = json.data() + json.size();
+  while (begin < end && *begin == ' ') ++begin;
+  std::from_chars(begin, end, value);
+  return value;
+}
+
 std::string bytesPattern(size_t size) {
   std::string out(size, '\0');
   for (size_t i = 0; i < size; ++i) out[i] = kBytesAlphabet[i % kBytesAlphabet.size()];

@@ -28,6 +28,9 @@ class BackendProcess {
   static base::Result<BackendProcess> tcpEcho(bool server_first = false);
   // grpc_echo_server from the build tree.
   static base::Result<BackendProcess> grpcEcho();
+  // examples/apps/echo's remora-echo (the fault-knob app) on loopback,
+  // answering as `name` (x-served-by), with extra `flags`.
+  static base::Result<BackendProcess> remoraEcho(const std::string& name, std::vector<std::string> flags = {});
 
   uint16_t port() const { return port_; }
   // "127.0.0.1:PORT".
@@ -43,6 +46,10 @@ class BackendProcess {
   Process process_;
   uint16_t port_ = 0;
 };
+
+// The number after "key": in a flat JSON object (remora-echo's /stats and
+// /fault); -1 when absent.
+long jsonNumber(std::string_view json, std::string_view key);
 
 // The body http_echo.py's /bytes/N serves: byte i is kBytesAlphabet[i % 62].
 // The odd period makes a lost or repeated 64 KiB piece visible.

@@ -45,19 +45,10 @@ namespace {
 std::string echoBinary() { return harness::buildDir() + "/examples/apps/echo/remora-echo"; }
 
 BackendProcess startEcho(const std::string& name, std::vector<std::string> flags = {}) {
-  std::vector<std::string> args{echoBinary(), "--name", name};
-  args.insert(args.end(), flags.begin(), flags.end());
-  auto echo = BackendProcess::start(args, name);
+  auto echo = BackendProcess::remoraEcho(name, std::move(flags));
   INFO("starting " << name << ": " << (echo ? "" : echo.error().message));
   REQUIRE(echo);
   return std::move(*echo);
-}
-
-// The number after "key": in remora-echo's flat /stats JSON; -1 when absent.
-long jsonNumber(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\":");
-  if (at == std::string::npos) return -1;
-  return std::strtol(json.c_str() + at + key.size() + 3, nullptr, 10);
 }
 
 std::string appStats(const std::string& address) {
@@ -202,11 +193,11 @@ TEST_CASE("a POST that reached a failing upstream is not retried but one refused
     }
     const std::string stats = appStats(failing.address());
     std::printf("RESULT: non-idempotent POST to a 503 instance: client POSTs=%d, upstream POSTs=%ld (%s)\n", kPosts,
-                jsonNumber(stats, "POST"), stats.c_str());
+                harness::jsonNumber(stats, "POST"), stats.c_str());
     const double unsafe = promCounter(*proxy, "remora_upstream_retry_unsafe_total", "failing");
     std::printf("RESULT: remora_upstream_retry_unsafe_total{cluster=\"failing\"}=%.0f\n", unsafe);
     INFO(stats);
-    CHECK(jsonNumber(stats, "POST") == kPosts);
+    CHECK(harness::jsonNumber(stats, "POST") == kPosts);
     CHECK(unsafe == kPosts);
 
     // The same route retries an idempotent GET: three tries each.
@@ -218,11 +209,11 @@ TEST_CASE("a POST that reached a failing upstream is not retried but one refused
     }
     const std::string after = appStats(failing.address());
     std::printf("RESULT: GET to a 503 instance (num_retries 2): client GETs=%d, upstream GETs=%ld\n", kGets,
-                jsonNumber(after, "GET"));
+                harness::jsonNumber(after, "GET"));
     INFO(after);
-    CHECK(jsonNumber(after, "GET") == 3 * kGets);
+    CHECK(harness::jsonNumber(after, "GET") == 3 * kGets);
     CHECK(promCounter(*proxy, "remora_upstream_retries_total", "failing") == 2 * kGets);
-    CHECK(jsonNumber(after, "POST") == kPosts);
+    CHECK(harness::jsonNumber(after, "POST") == kPosts);
   }
 
   SECTION("the first host refuses the connection: the POST is retried on the live host and succeeds") {
@@ -245,9 +236,9 @@ TEST_CASE("a POST that reached a failing upstream is not retried but one refused
     for (const auto& [k, v] : attempts) seen += k + "->" + std::to_string(v) + " ";
     std::printf("RESULT: POST with one refused host: client POSTs=%d, all 200, live upstream POSTs=%ld, "
                 "x-remora-attempt-count seen by the app: %s\n",
-                kPosts, jsonNumber(stats, "POST"), seen.c_str());
+                kPosts, harness::jsonNumber(stats, "POST"), seen.c_str());
     INFO(seen << stats);
-    CHECK(jsonNumber(stats, "POST") == kPosts);
+    CHECK(harness::jsonNumber(stats, "POST") == kPosts);
     CHECK(promCounter(*proxy, "remora_upstream_retries_total", "mixed") == attempts["2"]);
     CHECK(attempts["2"] >= 1);  // round robin put the dead host first at least once
     CHECK(attempts["1"] + attempts["2"] == kPosts);

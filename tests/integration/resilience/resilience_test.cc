@@ -253,8 +253,7 @@ std::string describe(const Summary& s) {
 // remora-echo instances, the proxy and its admin output.
 
 harness::BackendProcess startEcho(const std::string& name) {
-  auto echo = harness::BackendProcess::start(
-      {harness::buildDir() + "/examples/apps/echo/remora-echo", "--listen", "127.0.0.1:0", "--name", name}, name);
+  auto echo = harness::BackendProcess::remoraEcho(name);
   REQUIRE(echo);
   return std::move(*echo);
 }
@@ -277,9 +276,9 @@ long echoRequests(harness::BackendProcess& echo) {
   auto r = harness::httpGet(echo.address(), "/stats");
   REQUIRE(r);
   REQUIRE(r->status == 200);
-  const size_t at = r->body.find("\"requests\":");
-  REQUIRE(at != std::string::npos);
-  return std::strtol(r->body.c_str() + at + 11, nullptr, 10);
+  const long requests = harness::jsonNumber(r->body, "requests");
+  REQUIRE(requests >= 0);
+  return requests;
 }
 
 const char* kRetryRoute =

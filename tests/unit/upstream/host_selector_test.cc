@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/unit/fakes/allocation_counter.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -21,25 +23,8 @@ using remora::upstream::testing::TestHosts;
 using ClusterConfig = remora::xds::resources::Cluster;
 using LbPolicy = ClusterConfig::LbPolicy;
 
-// Counts every allocation in this binary, to prove pick() makes none.
-// ASan owns operator new, so there the count is skipped.
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCountsAllocations = false;
-#else
-constexpr bool kCountsAllocations = true;
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+using remora::testing::g_allocations;
+using remora::testing::kCountsAllocations;
 
 namespace {
 
