@@ -31,11 +31,19 @@ bool waitFor(pollfd& p, Clock::time_point deadline) {
 
 }  // namespace
 
+std::string Reply::describe() const {
+  if (status == 0) return "no response: " + error;
+  return std::to_string(status) + (remora_error.empty() ? "" : " x-remora-error=" + remora_error) +
+         " body=" + body.substr(0, 120);
+}
+
 Reply KeepAliveClient::send(const std::string& method, const std::string& path, const std::string& body,
                             milliseconds timeout) {
   const auto start = Clock::now();
   Reply reply = exchange(method, path, body, start + timeout);
-  reply.latency = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  reply.sent = start;
+  reply.done = Clock::now();
+  reply.latency = std::chrono::duration_cast<milliseconds>(reply.done - start);
   if (!reply.error.empty()) closeSocket();
   return reply;
 }
@@ -76,6 +84,8 @@ Reply KeepAliveClient::exchange(const std::string& method, const std::string& pa
   }
   reply.status = parsed->status;
   reply.served_by = parsed->header("x-served-by").value_or("");
+  reply.remora_error = parsed->header("x-remora-error").value_or("");
+  reply.retry_refused = parsed->header("x-remora-retry-refused").value_or("");
   reply.body = parsed->body;
   if (lower.find("\r\nconnection: close") != std::string::npos) closeSocket();
   return reply;

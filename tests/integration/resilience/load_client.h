@@ -16,10 +16,19 @@ namespace remora::itest {
 // arrived (connection failure, close, client timeout: a hang).
 struct Reply {
   int status = 0;
-  std::string served_by;  // x-served-by
+  std::string served_by;      // x-served-by
+  std::string remora_error;   // x-remora-error
+  std::string retry_refused;  // x-remora-retry-refused
   std::string body;
   std::string error;
   std::chrono::milliseconds latency{0};
+  std::chrono::steady_clock::time_point sent;
+  std::chrono::steady_clock::time_point done;
+
+  bool ok() const { return status >= 200 && status < 300; }
+  double ms() const { return std::chrono::duration<double, std::milli>(done - sent).count(); }
+  // "503 x-remora-error=overflow body=..." or "no response: why".
+  std::string describe() const;
 };
 
 class KeepAliveClient {
@@ -30,6 +39,11 @@ class KeepAliveClient {
   KeepAliveClient(const KeepAliveClient&) = delete;
   KeepAliveClient& operator=(const KeepAliveClient&) = delete;
 
+  // Opens the connection now (a burst can then start on ready sockets).
+  bool connect(std::string& error) {
+    closeSocket();
+    return connectSocket(std::chrono::steady_clock::now() + std::chrono::seconds(5), error);
+  }
   // One request on the open connection (a new one after an error or a
   // "connection: close"); never waits longer than `timeout` in all.
   Reply send(const std::string& method, const std::string& path, const std::string& body = "",

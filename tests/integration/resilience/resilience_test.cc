@@ -37,6 +37,7 @@
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/raw_connection.h"
 #include "tests/integration/proxy/fixtures.h"
+#include "tests/integration/resilience/load_client.h"
 
 using namespace remora;
 using namespace std::chrono_literals;
@@ -44,128 +45,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// A blocking HTTP/1.1 keep-alive client: one connection, requests in series.
-// A transport failure closes the connection; the next request reconnects.
-
-struct Reply {
-  int status = 0;  // 0: no response, `error` says why
-  std::string error;
-  std::string remora_error;  // x-remora-error
-  std::string retry_refused;  // x-remora-retry-refused
-  std::string body;
-  Clock::time_point sent;
-  Clock::time_point done;
-  double ms() const { return std::chrono::duration<double, std::milli>(done - sent).count(); }
-  bool ok() const { return status >= 200 && status < 300; }
-  std::string describe() const {
-    if (status == 0) return "no response: " + error;
-    return std::to_string(status) + (remora_error.empty() ? "" : " x-remora-error=" + remora_error) + " body=" +
-           body.substr(0, 120);
-  }
-};
-
-class KeepAliveClient {
- public:
-  explicit KeepAliveClient(std::string host_port) : host_port_(std::move(host_port)) {}
-  ~KeepAliveClient() { close(); }
-  KeepAliveClient(const KeepAliveClient&) = delete;
-  KeepAliveClient& operator=(const KeepAliveClient&) = delete;
-
-  bool connect(std::string& error) {
-    close();
-    auto hp = harness::splitHostPort(host_port_);
-    if (!hp) {
-      error = hp.error().message;
-      return false;
-    }
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(hp->second);
-    ::inet_pton(AF_INET, hp->first.c_str(), &sa.sin_addr);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      error = std::string("connect: ") + std::strerror(errno);
-      close();
-      return false;
-    }
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return true;
-  }
-
-  Reply get(const std::string& path, std::chrono::milliseconds timeout) {
-    Reply r;
-    r.sent = Clock::now();
-    const auto deadline = r.sent + timeout;
-    if (fd_ < 0 && !connect(r.error)) return finish(r);
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: resilience.test\r\n\r\n";
-    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-      r.error = std::string("send: ") + std::strerror(errno);
-      close();
-      return finish(r);
-    }
-    // One request in flight per connection: the buffer holds one response,
-    // complete once the harness's parser accepts it (it refuses a truncated
-    // head, Content-Length body or chunked body).
-    for (;;) {
-      if (buf_.find("\r\n\r\n") != std::string::npos) {
-        if (auto parsed = harness::parseHttpResponse(buf_)) {
-          r.status = parsed->status;
-          r.remora_error = parsed->header("x-remora-error").value_or("");
-          r.retry_refused = parsed->header("x-remora-retry-refused").value_or("");
-          r.body = std::move(parsed->body);
-          if (parsed->header("connection").value_or("").find("close") != std::string::npos) close();
-          buf_.clear();
-          return finish(r);
-        }
-      }
-      if (!readMore(deadline, r.error)) return fail(r);
-    }
-  }
-
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    buf_.clear();
-  }
-
- private:
-  static Reply& finish(Reply& r) {
-    r.done = Clock::now();
-    return r;
-  }
-  Reply& fail(Reply& r) {
-    close();
-    return finish(r);
-  }
-  // One poll + recv; false on timeout, end of stream or error (`error` says which).
-  bool readMore(Clock::time_point deadline, std::string& error) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      error = "timed out";
-      return false;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n == 0) {
-      error = "timed out";
-      return false;
-    }
-    char chunk[16384];
-    const ssize_t got = n < 0 ? -1 : ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (got <= 0) {
-      error = got == 0 ? "connection closed" : std::string("recv: ") + std::strerror(errno);
-      return false;
-    }
-    buf_.append(chunk, static_cast<size_t>(got));
-    return true;
-  }
-
-  std::string host_port_;
-  int fd_ = -1;
-  std::string buf_;
-};
+// The keep-alive client (one connection, requests in series) is load_client.h's.
+using itest::KeepAliveClient;
+using itest::Reply;
 
 // ---------------------------------------------------------------------------
 // Paced load: `rate` requests per second spread over `connections` keep-alive
@@ -197,7 +79,7 @@ std::vector<Reply> runPacedLoad(const LoadPlan& plan) {
       const auto offset = period * t / plan.connections;
       for (int i = 0; i < per_connection && Clock::now() < hard_stop; ++i) {
         std::this_thread::sleep_until(plan.start + offset + period * i);
-        out.push_back(client.get(plan.path, plan.request_timeout));
+        out.push_back(client.send("GET", plan.path, "", plan.request_timeout));
       }
     });
   }
@@ -579,7 +461,7 @@ TEST_CASE("a circuit breaker of 5 requests holds under a burst of 40 and counts 
   for (int i = 0; i < kBurst; ++i) {
     threads.emplace_back([&, i] {
       go.arrive_and_wait();
-      replies[static_cast<size_t>(i)] = clients[static_cast<size_t>(i)]->get("/", 5s);
+      replies[static_cast<size_t>(i)] = clients[static_cast<size_t>(i)]->send("GET", "/", "", 5s);
     });
   }
   go.arrive_and_wait();
