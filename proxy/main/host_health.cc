@@ -215,9 +215,9 @@ std::string HostHealth::clustersJson(const config::Snapshot& snapshot) const {
     auto c = clusters_.find(cfg->name);
     bool first = true;
     for (const auto& ep : cfg->endpoints) {
-      const std::string address = ep.address.address.find(':') != std::string::npos
-                                      ? "[" + ep.address.address + "]:" + std::to_string(ep.address.port)
-                                      : ep.address.address + ":" + std::to_string(ep.address.port);
+      // Keyed as the detectors and workers key hosts: net::Address's text.
+      auto parsed = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
+      const std::string address = parsed ? parsed->toString() : ep.address.address;
       const HostInfo* info = nullptr;
       if (c != clusters_.end()) {
         auto h = c->second->hosts.find(address);

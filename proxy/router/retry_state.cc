@@ -32,22 +32,28 @@ bool isIdempotent(std::string_view method) {
 
 }  // namespace
 
-RetryState::RetryState(const xds::resources::RetryPolicy& policy, std::string_view method, bool grpc)
-    : policy_(policy), max_retries_(policy.num_retries), idempotent_(isIdempotent(method)), grpc_(grpc) {
+RetryConditions RetryConditions::parse(const xds::resources::RetryPolicy& policy) {
+  RetryConditions out;
   for (const std::string& on : policy.retry_on) {
-    if (on == "5xx") conditions_ |= k5xx;
-    else if (on == "gateway-error") conditions_ |= kGatewayError;
-    else if (on == "reset") conditions_ |= kReset;
-    else if (on == "connect-failure") conditions_ |= kConnectFailure;
-    else if (on == "retriable-4xx") conditions_ |= kRetriable4xx;
-    else if (on == "refused-stream") conditions_ |= kRefusedStream;
-    else if (on == "retriable-status-codes") conditions_ |= kRetriableStatusCodes;
-    else if (on == "non-idempotent") conditions_ |= kNonIdempotent;
+    if (on == "5xx") out.conditions |= k5xx;
+    else if (on == "gateway-error") out.conditions |= kGatewayError;
+    else if (on == "reset") out.conditions |= kReset;
+    else if (on == "connect-failure") out.conditions |= kConnectFailure;
+    else if (on == "retriable-4xx") out.conditions |= kRetriable4xx;
+    else if (on == "refused-stream") out.conditions |= kRefusedStream;
+    else if (on == "retriable-status-codes") out.conditions |= kRetriableStatusCodes;
+    else if (on == "non-idempotent") out.conditions |= kNonIdempotent;
     for (const GrpcCondition& g : kGrpcConditions) {
-      if (on == g.name) grpc_conditions_ |= 1u << g.code;
+      if (on == g.name) out.grpc_conditions |= 1u << g.code;
     }
   }
+  return out;
 }
+
+RetryState::RetryState(const xds::resources::RetryPolicy& policy, RetryConditions conditions, std::string_view method,
+                       bool grpc)
+    : conditions_(conditions.conditions), grpc_conditions_(conditions.grpc_conditions), policy_(policy),
+      max_retries_(policy.num_retries), idempotent_(isIdempotent(method)), grpc_(grpc) {}
 
 bool RetryState::retriableAnswer(uint32_t status, std::optional<uint32_t> grpc_status) const {
   if (grpc_ && grpc_status && *grpc_status < 32 && (grpc_conditions_ & (1u << *grpc_status)) != 0) return true;

@@ -24,10 +24,20 @@ enum class TryFailure : uint8_t {
   kPerTryTimeout,   // no response headers within the per-try timeout
 };
 
+// A retry policy's retry_on tokens as bit sets: compiled once per route
+// (RouteTable), so a request does no string work to learn its conditions.
+struct RetryConditions {
+  uint32_t conditions = 0;       // bit set of retry_state.cc's Condition
+  uint32_t grpc_conditions = 0;  // bit per gRPC status code
+  static RetryConditions parse(const xds::resources::RetryPolicy& policy);
+};
+
 class RetryState {
  public:
-  // `method`: the request's; `grpc`: the request is a gRPC call.
-  RetryState(const xds::resources::RetryPolicy& policy, std::string_view method, bool grpc);
+  // `method`: the request's; `grpc`: the request is a gRPC call;
+  // `conditions`: the policy's, compiled with the route.
+  RetryState(const xds::resources::RetryPolicy& policy, RetryConditions conditions, std::string_view method,
+             bool grpc);
 
   // Whether an answer calls for a retry under the policy's conditions (not
   // counting tries left or the method): `grpc_status` is the grpc-status of a

@@ -116,6 +116,7 @@ struct CompiledRoute {
   const Route* route = nullptr;
   std::unique_ptr<re2::RE2> path_regex;  // PathKind::kRegex only
   std::vector<CompiledHeaderMatcher> headers;
+  RetryConditions retry;  // of the route's retry policy, if any
 };
 
 }  // namespace detail
@@ -253,6 +254,9 @@ Status validateAction(const Route& route) {
 Result<detail::CompiledRoute> compileRoute(Route& route) {
   detail::CompiledRoute compiled;
   compiled.route = &route;
+  if (const auto* action = std::get_if<xds::resources::RouteAction>(&route.action); action && action->retry_policy) {
+    compiled.retry = RetryConditions::parse(*action->retry_policy);
+  }
   if (route.match.path_kind == RouteMatch::PathKind::kRegex) {
     compiled.path_regex = compileRegex(route.match.path);
     if (!compiled.path_regex->ok()) {
@@ -456,6 +460,7 @@ MatchResult RouteTable::match(const http::HeaderMap& request_headers) const {
   for (const detail::CompiledRoute& route : found.vhost->routes) {
     if (routeMatches(route, result.path, request_headers, nullptr)) {
       result.route = route.route;
+      result.retry_conditions = &route.retry;
       break;
     }
   }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "proxy/http/header_map.h"
+#include "proxy/router/retry_state.h"
 #include "xds/base/status.h"
 #include "xds/resources/model.h"
 
@@ -45,6 +46,8 @@ using xds::resources::VirtualHost;
 struct MatchResult {
   const VirtualHost* virtual_host = nullptr;  // null: no virtual host for the authority
   const Route* route = nullptr;               // null: no route matched (or no virtual host)
+  // The route's retry_on, compiled with the table (set when it has a retry policy).
+  const RetryConditions* retry_conditions = nullptr;
   std::string_view host;                      // the authority without its port
   std::string_view path;                      // :path without query string or fragment
   explicit operator bool() const { return route != nullptr; }

@@ -142,7 +142,7 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
   // Retries need the request again: not for upgrades, whose bytes after the
   // handshake are a stream rather than a message.
   if (action_->retry_policy && action_->retry_policy->num_retries > 0 && !upgrade) {
-    retry_.emplace(*action_->retry_policy, request_headers_->method(), grpc_);
+    retry_.emplace(*action_->retry_policy, *match.retry_conditions, request_headers_->method(), grpc_);
   }
   if (!action_->hash_policy.empty()) {
     hash_ = computeHash(action_->hash_policy, *request_headers_, downstream_.remoteAddress());

@@ -20,7 +20,7 @@ model::RetryPolicy policy(std::vector<std::string> on, uint32_t retries = 2) {
 
 TEST_CASE("5xx retries every 5xx answer and the failures a proxy would answer with one", "[retry]") {
   const auto p = policy({"5xx"});
-  router::RetryState s(p, "GET", false);
+  router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
   CHECK(s.retriableAnswer(500, std::nullopt));
   CHECK(s.retriableAnswer(503, std::nullopt));
   CHECK_FALSE(s.retriableAnswer(404, std::nullopt));
@@ -32,7 +32,7 @@ TEST_CASE("5xx retries every 5xx answer and the failures a proxy would answer wi
 
 TEST_CASE("gateway-error retries 502, 503 and 504 only", "[retry]") {
   const auto p = policy({"gateway-error"});
-  router::RetryState s(p, "GET", false);
+  router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
   CHECK(s.retriableAnswer(502, std::nullopt));
   CHECK(s.retriableAnswer(504, std::nullopt));
   CHECK_FALSE(s.retriableAnswer(500, std::nullopt));
@@ -40,7 +40,7 @@ TEST_CASE("gateway-error retries 502, 503 and 504 only", "[retry]") {
 
 TEST_CASE("connect-failure and refused-stream retry nothing else", "[retry]") {
   const auto p = policy({"connect-failure", "refused-stream"});
-  router::RetryState s(p, "GET", false);
+  router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
   CHECK(s.retriableFailure(TryFailure::kConnectFailure));
   CHECK(s.retriableFailure(TryFailure::kRefusedStream));
   CHECK_FALSE(s.retriableFailure(TryFailure::kReset));
@@ -51,7 +51,7 @@ TEST_CASE("connect-failure and refused-stream retry nothing else", "[retry]") {
 TEST_CASE("listed status codes and retriable-4xx (409) are retried", "[retry]") {
   auto p = policy({"retriable-status-codes", "retriable-4xx"});
   p.retriable_status_codes = {429};
-  router::RetryState s(p, "GET", false);
+  router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
   CHECK(s.retriableAnswer(429, std::nullopt));
   CHECK(s.retriableAnswer(409, std::nullopt));
   CHECK_FALSE(s.retriableAnswer(503, std::nullopt));
@@ -59,33 +59,33 @@ TEST_CASE("listed status codes and retriable-4xx (409) are retried", "[retry]") 
 
 TEST_CASE("gRPC conditions read grpc-status of a gRPC answer only", "[retry]") {
   const auto p = policy({"unavailable", "cancelled"});
-  router::RetryState grpc(p, "POST", true);
+  router::RetryState grpc(p, router::RetryConditions::parse(p), "POST", true);
   CHECK(grpc.retriableAnswer(200, 14u));
   CHECK(grpc.retriableAnswer(200, 1u));
   CHECK_FALSE(grpc.retriableAnswer(200, 13u));
   CHECK_FALSE(grpc.retriableAnswer(200, std::nullopt));
-  router::RetryState plain(p, "POST", false);
+  router::RetryState plain(p, router::RetryConditions::parse(p), "POST", false);
   CHECK_FALSE(plain.retriableAnswer(200, 14u));
 }
 
 TEST_CASE("a POST that may have reached the upstream is repeated only when it opts in or gRPC said so", "[retry]") {
   const auto p = policy({"5xx"});
-  router::RetryState post(p, "POST", false);
+  router::RetryState post(p, router::RetryConditions::parse(p), "POST", false);
   CHECK_FALSE(post.mayRepeat(true, false));
   CHECK(post.mayRepeat(false, false));  // never reached: connect failure, REFUSED_STREAM
   CHECK(post.mayRepeat(true, true));    // a gRPC status the policy lists
-  router::RetryState get(p, "GET", false);
+  router::RetryState get(p, router::RetryConditions::parse(p), "GET", false);
   CHECK(get.mayRepeat(true, false));
-  router::RetryState put(p, "PUT", false);
+  router::RetryState put(p, router::RetryConditions::parse(p), "PUT", false);
   CHECK(put.mayRepeat(true, false));
   const auto opted = policy({"5xx", "non-idempotent"});
-  router::RetryState patch(opted, "PATCH", false);
+  router::RetryState patch(opted, router::RetryConditions::parse(opted), "PATCH", false);
   CHECK(patch.mayRepeat(true, false));
 }
 
 TEST_CASE("retries are counted and run out", "[retry]") {
   const auto p = policy({"5xx"}, 2);
-  router::RetryState s(p, "GET", false);
+  router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
   remora::upstream::Random random(7);
   CHECK(s.triesLeft());
   s.nextBackoff(random);
@@ -103,7 +103,7 @@ TEST_CASE("backoff is fully jittered under an exponential ceiling capped at max_
   // Ceilings for retries 1..5: 25, 75, 175, 250 (cap), 250.
   const int64_t ceilings[] = {25, 75, 175, 250, 250};
   for (int round = 0; round < 200; ++round) {
-    router::RetryState s(p, "GET", false);
+    router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
     for (int64_t ceiling : ceilings) {
       const auto b = s.nextBackoff(random);
       REQUIRE(b.count() >= 0);
@@ -114,7 +114,7 @@ TEST_CASE("backoff is fully jittered under an exponential ceiling capped at max_
   int64_t sum = 0;
   int64_t distinct_low = 0;
   for (int i = 0; i < 100; ++i) {
-    router::RetryState s(p, "GET", false);
+    router::RetryState s(p, router::RetryConditions::parse(p), "GET", false);
     const auto w = s.nextBackoff(random).count();
     sum += w;
     if (w < 12) ++distinct_low;
