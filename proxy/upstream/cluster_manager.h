@@ -69,7 +69,6 @@ class Cluster {
   // Sets or clears a health flag on the host at `address` (main thread's
   // decision, posted here); the balancers are rebuilt when it changed.
   void setHostFlag(const std::string& address, HostHealthFlag flag, bool set);
-  bool panic() const { return selector_->panic(); }
   // The pool for `host` speaking the cluster's upstream protocol (or the
   // downstream's, when the cluster says use_downstream_protocol).
   ConnectionPool& pool(Host& host, http::Protocol downstream_protocol);
