@@ -57,15 +57,18 @@ else
   done
 fi
 
-# Test setup, not the build: the xDS test server's node modules, exactly as
-# the committed lockfile pins them (node_modules itself is never committed).
-# Re-run when missing or older than the lockfile.
-XDS_SERVER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/xds_server"
-if [ ! -d "$XDS_SERVER_DIR/node_modules" ] || [ "$XDS_SERVER_DIR/package-lock.json" -nt "$XDS_SERVER_DIR/node_modules" ]; then
-  echo "deps: npm ci in $XDS_SERVER_DIR"
-  npm ci --prefix "$XDS_SERVER_DIR" --no-audit --no-fund
-  touch "$XDS_SERVER_DIR/node_modules"
-else
-  echo "deps: xds_server node modules up to date"
-fi
+# Test setup, not the build: the node modules of the xDS test server and of
+# the trace collector, exactly as their committed lockfiles pin them
+# (node_modules itself is never committed). Re-run when missing or older
+# than the lockfile.
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for NODE_DIR in "$ROOT_DIR/tests/integration/xds_server" "$ROOT_DIR/tests/integration/trace_collector"; do
+  if [ ! -d "$NODE_DIR/node_modules" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules" ]; then
+    echo "deps: npm ci in $NODE_DIR"
+    npm ci --prefix "$NODE_DIR" --no-audit --no-fund
+    touch "$NODE_DIR/node_modules"
+  else
+    echo "deps: node modules in $NODE_DIR up to date"
+  fi
+done
 echo "deps: done"

@@ -1,6 +1,7 @@
 #include "control-plane/main/cli_values.h"
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 
 #include "control-plane/mesh/spec_checks.h"
@@ -57,6 +58,51 @@ base::Status checkApiExposure(std::string_view api_address, bool has_token, bool
   return fail(Error::kInvalidArgument, "--api-address " + std::string(api_address) +
                                            " is reachable from other hosts: it needs --api-token-file and "
                                            "--api-tls-cert/--api-tls-key (or use a loopback address)");
+}
+
+base::Result<mesh::MeshTracing> parseTracingCollector(std::string_view url) {
+  mesh::MeshTracing out;
+  out.enabled = true;
+  const std::string quoted = "\"" + std::string(url) + "\"";
+  std::string_view rest = url;
+  if (rest.starts_with("otlp://")) {
+    rest.remove_prefix(7);
+    out.format = mesh::MeshTracing::Format::kOtlp;
+    out.path = std::string(mesh::kOtlpDefaultPath);
+  } else if (rest.starts_with("zipkin://")) {
+    rest.remove_prefix(9);
+    out.format = mesh::MeshTracing::Format::kZipkin;
+    out.path = std::string(mesh::kZipkinDefaultPath);
+  } else {
+    return fail(Error::kInvalidArgument,
+                quoted + " must start with otlp:// (OTLP/HTTP) or zipkin:// (Zipkin v2 JSON)");
+  }
+  const size_t slash = rest.find('/');
+  // The path goes into each export request's :path as it is.
+  if (slash != std::string_view::npos && rest.size() > slash + 1) out.path = std::string(rest.substr(slash));
+  for (char c : out.path) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '#') {
+      return fail(Error::kInvalidArgument, quoted + ": the path holds a space, control character or '#'");
+    }
+  }
+  auto host_port = mesh::parseIpPort(rest.substr(0, slash));
+  if (!host_port) return fail(Error::kInvalidArgument, quoted + ": " + host_port.error().message);
+  if (host_port->second == 0) return fail(Error::kInvalidArgument, quoted + ": the port must be 1..65535");
+  out.host = std::move(host_port->first);
+  out.port = host_port->second;
+  return out;
+}
+
+base::Result<double> parseSamplingPercent(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(text) + "\" is not a number like 1 or 0.5");
+  }
+  if (value < 0 || value > 100) {
+    return fail(Error::kInvalidArgument, "\"" + std::string(text) + "\" is not a percentage 0..100");
+  }
+  return value;
 }
 
 }  // namespace remora::cp

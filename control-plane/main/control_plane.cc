@@ -77,6 +77,12 @@ base::Status ControlPlane::serve() {
   ads.debounce = config_.push_debounce;
   ads.on_node_connected = [this](const envoy::config::core::v3::Node& node) { return onNodeConnected(node); };
   ads.on_node_disconnected = [this](const std::string& node_id) { onNodeDisconnected(node_id); };
+  ads.metrics = &xds_metrics_;
+  ads.change_origin = [this]() -> std::optional<Clock::time_point> {
+    const int64_t ns = publishing_origin_ns_.load();
+    if (ns == 0) return std::nullopt;
+    return Clock::time_point(std::chrono::nanoseconds(ns));
+  };
   std::optional<xds::XdsTlsFiles> tls;
   if (ca_) {
     ads.authorize_node = [this](const xds::PeerCertificate& peer, const envoy::config::core::v3::Node& node) {
@@ -122,6 +128,10 @@ void ControlPlane::shutdown() {
 void ControlPlane::onStoreChange(const store::Change& change) {
   ++store_changes_;
   if (ca::isInternalKind(change.object.key.kind)) return;  // not part of the mesh
+  // Push latency is timed from the first change a build picks up.
+  int64_t none = 0;
+  first_change_ns_.compare_exchange_strong(
+      none, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
   std::lock_guard<std::mutex> lock(mutex_);
   if (change.type == store::Change::Type::kDelete) {
     const auto kind = mesh::kindFromName(change.object.key.kind);
@@ -223,6 +233,10 @@ void ControlPlane::runBuilder() {
 
 void ControlPlane::rebuild() {
   const auto started = Clock::now();
+  // Changes that are not store commits (sidecars connecting or expiring, a
+  // CA rotation) are timed from the build's start.
+  int64_t origin = first_change_ns_.exchange(0);
+  if (origin == 0) origin = std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count();
   auto state = std::make_shared<mesh::MeshState>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -242,7 +256,8 @@ void ControlPlane::rebuild() {
   security.trust_domain = config_.security.trust_domain;
   security.trust_bundle_pem = trustBundlePem();
   security.allow_tls12 = config_.security.mesh_allow_tls12;
-  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get(), std::move(security));
+  auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get(), std::move(security),
+                                                     config_.tracing);
   if (!previous || build->warnings() != previous->warnings()) {
     for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
   }
@@ -257,7 +272,9 @@ void ControlPlane::rebuild() {
       nodes.reserve(nodes_.size());
       for (const auto& [id, node] : nodes_) nodes.emplace_back(id, node.identity);
     }
+    publishing_origin_ns_ = origin;
     for (const auto& [id, identity] : nodes) publishFor(id, identity);
+    publishing_origin_ns_ = 0;
     proxies = nodes.size();
   }
   ++builds_;
@@ -309,6 +326,7 @@ void ControlPlane::appendMetrics(std::string& out) {
   gauge("remora_cp_proxies_rejected_total", "ADS streams refused for malformed node metadata.", "counter",
         rejected_nodes_.load());
   if (certificate_service_) certificate_service_->appendMetrics(out);
+  xds_metrics_.appendMetrics(out);
   gauge("remora_cp_object_errors_total", "Stored objects that could not be read into the mesh.", "counter",
         load_errors_.load());
 }

@@ -32,6 +32,7 @@
 #include "control-plane/mesh/mesh_snapshots.h"
 #include "control-plane/store/store.h"
 #include "control-plane/xds/certificate_service.h"
+#include "control-plane/xds/xds_metrics.h"
 #include "control-plane/xds/xds_server.h"
 #include "xds/server/proxy_registry.h"
 #include "xds/server/snapshot_cache.h"
@@ -57,6 +58,8 @@ struct ControlPlaneConfig {
   std::chrono::milliseconds endpoint_grace{10000};
   std::chrono::milliseconds push_debounce{100};
   SecurityConfig security;
+  // Where every sidecar sends spans (--tracing-collector); off by default.
+  mesh::MeshTracing tracing;
 };
 
 class ControlPlane {
@@ -118,6 +121,13 @@ class ControlPlane {
   std::mutex rotate_mutex_;                   // one rotation step at a time
   remora::xds::server::SnapshotCache cache_;
   remora::xds::server::ProxyRegistry registry_;
+  // Before xds_server_: its streams record here until they end.
+  xds::XdsMetrics xds_metrics_;
+  // Steady-clock nanoseconds (0: none): the first store change the builder
+  // has not picked up yet, and the change the builder is publishing now
+  // (read by the streams' snapshot watches to time pushes).
+  std::atomic<int64_t> first_change_ns_{0};
+  std::atomic<int64_t> publishing_origin_ns_{0};
   std::unique_ptr<xds::XdsServer> xds_server_;
   std::unique_ptr<api::ApiServer> api_server_;
   uint16_t xds_port_ = 0;

@@ -7,6 +7,8 @@
 //             [--api-address-path F] [--xds-address-path F]
 //             [--insecure] [--trust-domain TD] [--ca-cert F --ca-key F [--ca-bundle F]]
 //             [--cert-ttl 24h] [--max-cert-ttl 72h] [--mesh-tls-min-version 1.3]
+//             [--tracing-collector otlp://IP:PORT[/path] | zipkin://IP:PORT[/path]]
+//             [--tracing-sampling 100]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught, before any server thread
@@ -95,6 +97,13 @@ int main(int argc, char** argv) {
   app.add_option("--mesh-tls-min-version", mesh_tls_min, "the lowest TLS version sidecars speak to each other")
       ->check(CLI::IsMember({"1.2", "1.3"}))
       ->capture_default_str();
+  std::string tracing_collector;
+  std::string tracing_sampling;
+  app.add_option("--tracing-collector", tracing_collector,
+                 "where every sidecar exports spans: otlp://IP:PORT[/path] (OTLP/HTTP, default path /v1/traces) "
+                 "or zipkin://IP:PORT[/path] (Zipkin v2 JSON, default /api/v2/spans); unset: no tracing");
+  app.add_option("--tracing-sampling", tracing_sampling,
+                 "percent of requests traced when the caller did not decide, 0..100 (default 100)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +151,17 @@ int main(int argc, char** argv) {
   for (const std::string* address : {&config.xds_address, &config.api.address}) {
     if (auto s = remora::cp::splitHostPort(*address); !s) return usage(s.error().message);
   }
+  if (!tracing_collector.empty()) {
+    auto tracing = remora::cp::parseTracingCollector(tracing_collector);
+    if (!tracing) return usage("--tracing-collector: " + tracing.error().message);
+    config.tracing = std::move(*tracing);
+  }
+  if (!tracing_sampling.empty()) {
+    if (tracing_collector.empty()) return usage("--tracing-sampling needs --tracing-collector");
+    auto percent = remora::cp::parseSamplingPercent(tracing_sampling);
+    if (!percent) return usage("--tracing-sampling: " + percent.error().message);
+    config.tracing.sampling_percent = *percent;
+  }
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return usage("--data-dir " + config.data_dir + ": " + std::strerror(errno));
   }
@@ -167,6 +187,12 @@ int main(int argc, char** argv) {
   spdlog::info("serving xDS{} on {}:{} and the API on {}://{}:{}",
                config.security.insecure ? " (plaintext, --insecure)" : " over TLS", xds_host, (*cp)->xdsPort(),
                config.api.tls_cert_file.empty() ? "http" : "https", api_host, (*cp)->apiPort());
+  if (config.tracing.enabled) {
+    spdlog::info("sidecars export spans ({}) to {}{}, sampling {}%",
+                 config.tracing.format == remora::cp::mesh::MeshTracing::Format::kOtlp ? "OTLP/HTTP" : "Zipkin JSON",
+                 remora::cp::mesh::tracingAuthority(config.tracing), config.tracing.path,
+                 config.tracing.sampling_percent);
+  }
   if (!writeAddress(xds_address_path, xds_host, (*cp)->xdsPort()) ||
       !writeAddress(api_address_path, api_host, (*cp)->apiPort())) {
     spdlog::critical("cannot write the address files");

@@ -78,9 +78,11 @@ void setAddress(listener::Listener& out, const std::string& host, uint32_t port)
 
 // The app's HTTP chain: every request to the local app port. Its timeout is
 // off: the calling sidecar's route timeout governs the request.
-listener::FilterChain inboundHttpChain(uint32_t app_port, const std::vector<google::protobuf::Any>& rbac) {
+listener::FilterChain inboundHttpChain(uint32_t app_port, const std::vector<google::protobuf::Any>& rbac,
+                                       const ProxyIdentity& proxy, const MeshTracing& tracing) {
   const std::string cluster = inboundClusterName(app_port);
   hcm::HttpConnectionManager manager = connectionManager(cluster, rbac);
+  addTracing(tracing, proxy.service, manager);
   route::RouteConfiguration* routes = manager.mutable_route_config();
   routes->set_name(cluster);
   route::VirtualHost* vhost = routes->add_virtual_hosts();
@@ -107,7 +109,7 @@ google::protobuf::Any apiListener(const std::string& name) {
 }  // namespace
 
 google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                            std::vector<std::string>& warnings) {
+                                            std::vector<std::string>& warnings, const MeshTracing& tracing) {
   listener::Listener out;
   out.set_name(std::string(kOutboundListenerName));
   setAddress(out, proxy.outbound_host, proxy.outbound_port);
@@ -139,7 +141,9 @@ google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, 
   }
   listener::FilterChain* http = out.mutable_default_filter_chain();
   http->set_name("http");
-  setHcm(*http, rdsConnectionManager(std::string(kOutboundListenerName)));
+  hcm::HttpConnectionManager manager = rdsConnectionManager(std::string(kOutboundListenerName));
+  addTracing(tracing, proxy.service, manager);
+  setHcm(*http, manager);
   google::protobuf::Any any;
   any.PackFrom(out);
   return any;
@@ -148,7 +152,8 @@ google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, 
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
                                                         const std::vector<const PortPlan*>& own_ports,
                                                         const MeshSecurity& security,
-                                                        std::vector<std::string>& warnings) {
+                                                        std::vector<std::string>& warnings,
+                                                        const MeshTracing& tracing) {
   if (proxy.app_ports.empty()) return {};
   listener::Listener out;
   out.set_name(std::string(kInboundListenerName));
@@ -164,7 +169,7 @@ std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& pro
     std::vector<google::protobuf::Any> rbac = buildRbac(plan, http, security, name, warnings);
     listener::FilterChain chain;
     if (http) {
-      chain = inboundHttpChain(app_port, rbac);
+      chain = inboundHttpChain(app_port, rbac, proxy, tracing);
     } else {
       for (const google::protobuf::Any& config : rbac) {
         listener::Filter* filter = chain.add_filters();

@@ -28,13 +28,15 @@
 #include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
+#include "control-plane/mesh/tracing_builder.h"
 
 namespace remora::cp::mesh {
 
 // Binds where `proxy` says (its outbound host and port); nothing else of the
-// proxy shapes it, so proxies with the default address can share one.
+// proxy shapes it, so proxies with the default address can share one —
+// except, with OTLP tracing, its service (the spans' service.name).
 google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                            std::vector<std::string>& warnings);
+                                            std::vector<std::string>& warnings, const MeshTracing& tracing = {});
 
 // Empty when the proxy has no app ports (a client-only proxy). With security
 // enabled, by the proxy's service's mtls mode: STRICT, every chain
@@ -44,10 +46,12 @@ google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, 
 // port, whose plaintext ones take the default chain); DISABLE, plaintext.
 // Each chain carries the RBAC filters of the AuthorizationPolicies naming
 // the service; warnings about rules that cannot apply go to `warnings`.
+// With tracing enabled, every HTTP chain traces (tracing_builder.h).
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
                                                         const std::vector<const PortPlan*>& own_ports,
                                                         const MeshSecurity& security,
-                                                        std::vector<std::string>& warnings);
+                                                        std::vector<std::string>& warnings,
+                                                        const MeshTracing& tracing = {});
 
 std::vector<google::protobuf::Any> buildApiListeners(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy);
 

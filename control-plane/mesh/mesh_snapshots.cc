@@ -30,17 +30,21 @@ bool defaultOutboundAddress(const ProxyIdentity& proxy) {
 }  // namespace
 
 MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
-                             MeshSecurity security)
-    : state_(std::move(state)), security_(std::move(security)), plans_(planServices(*state_)) {
+                             MeshSecurity security, MeshTracing tracing)
+    : state_(std::move(state)),
+      security_(std::move(security)),
+      tracing_(std::move(tracing)),
+      plans_(planServices(*state_)) {
   if (previous != nullptr) {
     std::lock_guard<std::mutex> lock(previous->mutex_);
     previous_ = previous->interned_;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<google::protobuf::Any> listener;
-  listener.push_back(buildOutboundListener(plans_, sharedIdentity("default"), warnings_));
+  listener.push_back(buildOutboundListener(plans_, sharedIdentity("default"), warnings_, tracing_));
   std::vector<google::protobuf::Any> clusters;
   buildOutboundClusters(plans_, clusters, security_);
+  addTracingCollectorCluster(tracing_, clusters);
   // Names are unique by construction (one per service port and subset), so
   // these cannot fail; a failure would leave the part empty, and every proxy
   // would then fail loudly in forProxy rather than get half a config.
@@ -95,6 +99,18 @@ base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts
   return &by_namespace_.emplace(key, std::move(parts)).first->second;
 }
 
+base::Result<MeshSnapshots::Part> MeshSnapshots::outboundListenerFor(const ProxyIdentity& proxy) {
+  if (!tracingNamesService(tracing_) || proxy.service.empty()) return outbound_listener_;
+  if (auto it = outbound_by_service_.find(proxy.service); it != outbound_by_service_.end()) return it->second;
+  ProxyIdentity shared = sharedIdentity("default");
+  shared.service = proxy.service;
+  std::vector<std::string> ignored;  // the same warnings as the shared listener's
+  auto part = makeInterned(resources::kListenerTypeUrl, {buildOutboundListener(plans_, shared, ignored, tracing_)});
+  if (!part) return part.error();
+  outbound_by_service_.emplace(proxy.service, *part);
+  return *part;
+}
+
 base::Result<MeshSnapshots::Part> MeshSnapshots::assignmentsFor(const ProxyIdentity& proxy) {
   const CallerLocality caller{proxy.region, proxy.zone};
   if (auto it = assignments_.find(caller); it != assignments_.end()) return it->second;
@@ -108,7 +124,7 @@ base::Result<MeshSnapshots::Part> MeshSnapshots::assignmentsFor(const ProxyIdent
 
 base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) {
   ProxySnapshot out;
-  InboundResources inbound = buildInbound(plans_, proxy, security_);
+  InboundResources inbound = buildInbound(plans_, proxy, security_, tracing_);
   out.warnings = std::move(inbound.warnings);
   std::vector<google::protobuf::Any> listeners = std::move(inbound.listeners);
   std::vector<google::protobuf::Any> inbound_clusters = std::move(inbound.clusters);
@@ -119,10 +135,12 @@ base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) 
   std::vector<Part> parts = {clusters_, *assignments};
   if (secrets_) parts.push_back(secrets_);
   if (defaultOutboundAddress(proxy)) {
-    parts.push_back(outbound_listener_);
+    auto outbound = outboundListenerFor(proxy);
+    if (!outbound) return outbound.error();
+    parts.push_back(*outbound);
   } else {
     std::vector<std::string> ignored;  // the same warnings as the shared listener's
-    listeners.push_back(buildOutboundListener(plans_, proxy, ignored));
+    listeners.push_back(buildOutboundListener(plans_, proxy, ignored, tracing_));
   }
   auto ns = namespaceParts(proxy);
   if (!ns) return ns.error();

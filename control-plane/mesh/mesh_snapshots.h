@@ -2,6 +2,7 @@
 // built for a thousand proxies without building a thousand meshes. What every
 // proxy shares (the outbound listener, every outbound cluster) is built once;
 // the endpoints once per caller locality (their priorities depend on it);
+// (with OTLP tracing, once per service, which names the spans' service);
 // what a namespace shares (the route table's short
 // host names, the API listeners) once per namespace; only the inbound
 // listener and clusters are a proxy's own. Each piece is a ResourcePart,
@@ -26,6 +27,7 @@
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
+#include "control-plane/mesh/tracing_builder.h"
 #include "xds/server/resource_snapshot.h"
 
 namespace remora::cp::mesh {
@@ -39,10 +41,11 @@ struct ProxySnapshot {
 class MeshSnapshots {
  public:
   // Plans `state`. Parts equal to one of `previous`'s (may be null) are
-  // taken from it. `security` (mTLS, trust domain, roots) applies to every
-  // proxy; a change means a new MeshSnapshots.
+  // taken from it. `security` (mTLS, trust domain, roots) and `tracing`
+  // (the span collector) apply to every proxy; a change means a new
+  // MeshSnapshots.
   MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
-                MeshSecurity security = {});
+                MeshSecurity security = {}, MeshTracing tracing = {});
   MeshSnapshots(const MeshSnapshots&) = delete;
   MeshSnapshots& operator=(const MeshSnapshots&) = delete;
 
@@ -54,6 +57,7 @@ class MeshSnapshots {
   const std::vector<std::string>& warnings() const { return warnings_; }
   const MeshState& state() const { return *state_; }
   const MeshSecurity& security() const { return security_; }
+  const MeshTracing& tracing() const { return tracing_; }
 
  private:
   using Part = xds::server::ResourcePartPtr;
@@ -65,11 +69,16 @@ class MeshSnapshots {
 
   std::shared_ptr<const MeshState> state_;
   MeshSecurity security_;
+  MeshTracing tracing_;
   std::vector<PortPlan> plans_;
   std::vector<std::string> warnings_;
 
   mutable std::mutex mutex_;
   Part outbound_listener_;  // at the default address
+  // At the default address, for a proxy of this service, when the listener
+  // names it (OTLP tracing); built on first use. With mutex_ held.
+  base::Result<Part> outboundListenerFor(const ProxyIdentity& proxy);
+  std::map<std::string, Part> outbound_by_service_;
   Part clusters_;
   // Endpoint priorities depend on the caller's locality: one part per
   // (region, zone) callers have, built on first use. With mutex_ held.

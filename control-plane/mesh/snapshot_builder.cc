@@ -18,13 +18,13 @@ const std::vector<google::protobuf::Any>& ProxyResources::of(std::string_view ty
 }
 
 InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                              const MeshSecurity& security) {
+                              const MeshSecurity& security, const MeshTracing& tracing) {
   InboundResources out;
   std::vector<const PortPlan*> own_ports;
   for (const PortPlan& plan : plans) {
     if (plan.service == proxy.service && plan.namespace_ == proxy.namespace_) own_ports.push_back(&plan);
   }
-  out.listeners = buildInboundListener(proxy, own_ports, security, out.warnings);
+  out.listeners = buildInboundListener(proxy, own_ports, security, out.warnings, tracing);
   buildInboundClusters(proxy, own_ports, out.clusters);
   if (!proxy.service.empty() && own_ports.empty()) {
     out.warnings.push_back("service '" + proxy.namespace_ + "/" + proxy.service +
@@ -33,13 +33,14 @@ InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIde
   return out;
 }
 
-ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security) {
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security,
+                             const MeshTracing& tracing) {
   ProxyResources out;
   const std::vector<PortPlan> plans = planServices(state);
-  InboundResources inbound = buildInbound(plans, proxy, security);
+  InboundResources inbound = buildInbound(plans, proxy, security, tracing);
 
   std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
-  listeners.push_back(buildOutboundListener(plans, proxy, out.warnings));
+  listeners.push_back(buildOutboundListener(plans, proxy, out.warnings, tracing));
   for (google::protobuf::Any& any : inbound.listeners) listeners.push_back(std::move(any));
   if (proxy.api_listeners) {
     for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
@@ -52,6 +53,7 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy,
   std::vector<google::protobuf::Any>& assignments =
       out.resources[std::string(resources::kClusterLoadAssignmentTypeUrl)];
   buildOutboundClusters(plans, clusters, security);
+  addTracingCollectorCluster(tracing, clusters);
   buildOutboundAssignments(plans, CallerLocality{proxy.region, proxy.zone}, assignments);
   for (google::protobuf::Any& any : inbound.clusters) clusters.push_back(std::move(any));
   out.warnings.insert(out.warnings.end(), inbound.warnings.begin(), inbound.warnings.end());

@@ -26,6 +26,8 @@
 //           priority 0 in the proxy's zone, 1 in its region, 2 elsewhere.
 //   API listeners (no address) for gRPC xds:/// targets: see listener_builder.h.
 //   Secret "ROOTCA" (security enabled only): the mesh's trust bundle.
+//   Cluster "remora-tracing-collector" (tracing enabled only; STATIC): where
+//           the sidecars' HTTP connection managers send spans (tracing_builder.h).
 //
 // Pure function of its inputs; any thread. The result owns its Anys.
 #pragma once
@@ -41,6 +43,7 @@
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
+#include "control-plane/mesh/tracing_builder.h"
 
 namespace remora::cp::mesh {
 
@@ -63,8 +66,10 @@ struct ProxyResources {
 };
 
 // With security enabled, also TLS, RBAC and Secret "ROOTCA" (see
-// mesh_security.h and security_builder.h); disabled, none of them.
-ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {});
+// mesh_security.h and security_builder.h); disabled, none of them. With
+// tracing enabled, the tracing blocks and the collector's cluster.
+ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {},
+                             const MeshTracing& tracing = {});
 
 // What is the proxy's own, shared by buildForProxy and MeshSnapshots: its
 // inbound listener, its "inbound|<port>" clusters, and a warning when its
@@ -75,6 +80,6 @@ struct InboundResources {
   std::vector<std::string> warnings;
 };
 InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                              const MeshSecurity& security = {});
+                              const MeshSecurity& security = {}, const MeshTracing& tracing = {});
 
 }  // namespace remora::cp::mesh

@@ -39,6 +39,9 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
       finish(grpc::Status::OK);
       return;
     }
+    if (request_.has_error_detail() && service_.options().metrics != nullptr) {
+      service_.options().metrics->recordNack(request_.type_url());
+    }
     const Response* write = nullptr;
     bool failed = false;
     std::string failure;
@@ -73,9 +76,13 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
           // Watch first, then read: a change between the two is not lost (at
           // worst applied twice, which the session turns into nothing).
           watch_id_ = service_.cache().watch(session_.nodeId(), [this](const server::SnapshotCache::SnapshotPtr& s) {
+            std::optional<std::chrono::steady_clock::time_point> origin;
+            if (service_.options().change_origin) origin = service_.options().change_origin();
             {
               std::lock_guard<std::mutex> pending_lock(pending_mutex_);
               pending_ = s;
+              // Debounced changes are timed from the first one.
+              if (origin && (!pending_origin_ || *origin < *pending_origin_)) pending_origin_ = origin;
             }
             service_.schedulePush(this);
           });
@@ -107,14 +114,17 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     {
       std::lock_guard<std::mutex> lock(session_mutex_);
       server::SnapshotCache::SnapshotPtr snap;
+      std::optional<std::chrono::steady_clock::time_point> origin;
       {
         std::lock_guard<std::mutex> pending_lock(pending_mutex_);
         snap = std::move(pending_);
+        origin = pending_origin_;
+        pending_origin_.reset();
       }
       if (!snap) return;
       auto responses = session_.onSnapshot(std::move(snap));
       service_.registry().update(registry_id_, session_.status());
-      write = enqueue(std::move(responses));
+      write = enqueue(std::move(responses), origin);
     }
     if (write != nullptr) this->StartWrite(write);
   }
@@ -125,7 +135,14 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     grpc::Status status;
     {
       std::lock_guard<std::mutex> lock(write_mutex_);
+      if (ok && service_.options().metrics != nullptr) {
+        const auto& origin = origins_.front();
+        service_.options().metrics->recordPush(
+            queue_.front().type_url(),
+            origin ? std::chrono::duration<double>(std::chrono::steady_clock::now() - *origin).count() : -1.0);
+      }
       queue_.pop_front();
+      origins_.pop_front();
       writing_ = false;
       if (!ok && !finish_requested_) {
         finish_requested_ = true;
@@ -160,10 +177,15 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
  private:
   // With session_mutex_ held. Returns the response to start writing, if the
   // queue was idle.
-  const Response* enqueue(std::vector<Response> responses) {
+  // `origin`: when the change these responses carry started, if known.
+  const Response* enqueue(std::vector<Response> responses,
+                          std::optional<std::chrono::steady_clock::time_point> origin = std::nullopt) {
     std::lock_guard<std::mutex> lock(write_mutex_);
     if (finish_requested_) return nullptr;
-    for (auto& r : responses) queue_.push_back(std::move(r));
+    for (auto& r : responses) {
+      queue_.push_back(std::move(r));
+      origins_.push_back(origin);
+    }
     if (writing_ || queue_.empty()) return nullptr;
     writing_ = true;
     // deque::push_back keeps references to existing elements valid.
@@ -200,9 +222,11 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
 
   std::mutex pending_mutex_;
   server::SnapshotCache::SnapshotPtr pending_;
+  std::optional<std::chrono::steady_clock::time_point> pending_origin_;
 
   std::mutex write_mutex_;
   std::deque<Response> queue_;
+  std::deque<std::optional<std::chrono::steady_clock::time_point>> origins_;  // one per queued response
   bool writing_ = false;
   bool finish_requested_ = false;
   bool finished_ = false;

@@ -19,9 +19,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "control-plane/xds/peer_identity.h"
+#include "control-plane/xds/xds_metrics.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
 #include "xds/base/status.h"
 #include "xds/server/proxy_registry.h"
@@ -47,6 +49,13 @@ struct AdsServiceOptions {
   std::function<grpc::Status(const PeerCertificate& peer, const envoy::config::core::v3::Node&)> authorize_node;
   // When a stream that authorize_node accepted ends.
   std::function<void(const PeerCertificate& peer, const std::string& node_id)> on_authorized_stream_done;
+  // Where responses written and NACKs received are counted (not owned;
+  // outlives the service). Null: nothing is counted.
+  XdsMetrics* metrics = nullptr;
+  // Called in a snapshot watch (the thread that set the snapshot, the cache's
+  // lock held): when the change being published started (the store commit),
+  // or nullopt when unknown. Responses that carry it time the push latency.
+  std::function<std::optional<std::chrono::steady_clock::time_point>()> change_origin;
 };
 
 // What the pusher needs from a stream, whatever its flavour.

@@ -109,7 +109,8 @@ std::map<std::string, std::string> parseQuery(std::string_view query) {
   return out;
 }
 
-AdminServer::AdminServer(net::Dispatcher& dispatcher) : dispatcher_(dispatcher) {
+AdminServer::AdminServer(net::Dispatcher& dispatcher, bool serve_index)
+    : dispatcher_(dispatcher), serve_index_(serve_index) {
   // Admin clients are operators and scrapers: short timeouts are fine.
   settings_.request_headers_timeout = std::chrono::milliseconds(10000);
   settings_.idle_timeout = std::chrono::milliseconds(60000);
@@ -119,7 +120,11 @@ AdminServer::AdminServer(net::Dispatcher& dispatcher) : dispatcher_(dispatcher) 
 AdminServer::~AdminServer() { sessions_.clear(); }
 
 void AdminServer::addHandler(std::string path, std::string help, bool mutating, AdminHandler handler) {
-  endpoints_[std::move(path)] = Endpoint{std::move(help), mutating, std::move(handler)};
+  endpoints_[std::move(path)] = Endpoint{std::move(help), mutating, false, std::move(handler)};
+}
+
+void AdminServer::addReadWriteHandler(std::string path, std::string help, AdminHandler handler) {
+  endpoints_[std::move(path)] = Endpoint{std::move(help), false, true, std::move(handler)};
 }
 
 base::Status AdminServer::bind(const net::Address& address) {
@@ -161,28 +166,32 @@ std::unique_ptr<http::manager::StreamHandler> AdminServer::createHandler(
 }
 
 std::string AdminServer::index() const {
-  std::string out = "remora-proxy admin endpoints:\n";
+  std::string out = serve_index_ ? "remora-proxy admin endpoints:\n" : "this port serves only:\n";
   for (const auto& [path, ep] : endpoints_) {
-    out += "  " + path + (ep.mutating ? " (POST)" : "") + ": " + ep.help + "\n";
+    out += "  " + path + (ep.mutating ? " (POST)" : ep.read_write ? " (GET, POST)" : "") + ": " + ep.help + "\n";
   }
   return out;
 }
 
 void AdminServer::serve(const AdminRequest& request, Responder responder) {
-  if (request.path == "/") {
+  if (request.path == "/" && serve_index_) {
     responder(AdminResponse{200, "text/plain; charset=utf-8", index()});
     return;
   }
   auto it = endpoints_.find(request.path);
   if (it == endpoints_.end()) {
-    responder(AdminResponse{404, "text/plain; charset=utf-8", "no admin endpoint " + request.path + "\n" + index()});
+    responder(AdminResponse{404, "text/plain; charset=utf-8", "no endpoint " + request.path + "\n" + index()});
     return;
   }
   if (it->second.mutating && request.method != "POST") {
     responder(AdminResponse{405, "text/plain; charset=utf-8", request.path + " changes state: use POST\n"});
     return;
   }
-  if (!it->second.mutating && request.method != "GET" && request.method != "HEAD") {
+  if (it->second.read_write && request.method != "GET" && request.method != "HEAD" && request.method != "POST") {
+    responder(AdminResponse{405, "text/plain; charset=utf-8", request.path + ": use GET to read, POST to change\n"});
+    return;
+  }
+  if (!it->second.mutating && !it->second.read_write && request.method != "GET" && request.method != "HEAD") {
     responder(AdminResponse{405, "text/plain; charset=utf-8", request.path + " is read-only: use GET\n"});
     return;
   }

@@ -2,7 +2,9 @@
 // /stats, /stats/prometheus, /config_dump, /listeners, /quitquitquit and
 // whatever else the server registers. It speaks HTTP/1.1 and HTTP/2 through
 // the same connection manager as the data path, so it shares its limits and
-// timeouts. Mutating endpoints answer only POST.
+// timeouts. Read-only endpoints answer GET and HEAD, mutating ones only
+// POST, and read-write ones (/logging) GET to read and POST to change. The
+// same class serves the scrape-only endpoint, built without the index.
 //
 // Main thread only. Handlers may answer later (after asking the workers for
 // their counters): they get a Responder that is safe to call after the
@@ -40,12 +42,17 @@ class AdminServer : public net::ListenerCallbacks,
                     public net::ConnectionOwner,
                     public http::manager::StreamHandlerFactory {
  public:
-  explicit AdminServer(net::Dispatcher& dispatcher);
+  // serve_index: "/" lists the endpoints (the admin port); false: "/" is a
+  // 404 like any unknown path (the scrape-only port exposes nothing else).
+  explicit AdminServer(net::Dispatcher& dispatcher, bool serve_index = true);
   ~AdminServer() override;
 
   // Registers `path`. mutating: only POST is accepted (GET gets 405), so a
   // stray browser prefetch or a curl without -X POST cannot change anything.
   void addHandler(std::string path, std::string help, bool mutating, AdminHandler handler);
+  // Registers `path` for GET/HEAD (read) and POST (change); the handler
+  // tells them apart by AdminRequest::method. Other methods get 405.
+  void addReadWriteHandler(std::string path, std::string help, AdminHandler handler);
   base::Status bind(const net::Address& address);
   const net::Address& localAddress() const { return listener_->localAddress(); }
   // Stops accepting and closes every admin connection.
@@ -65,11 +72,13 @@ class AdminServer : public net::ListenerCallbacks,
   struct Endpoint {
     std::string help;
     bool mutating = false;
+    bool read_write = false;
     AdminHandler handler;
   };
   std::string index() const;
 
   net::Dispatcher& dispatcher_;
+  bool serve_index_;
   net::ListenerPtr listener_;
   std::map<std::string, Endpoint> endpoints_;
   std::list<std::unique_ptr<net::DeferredDeletable>> sessions_;

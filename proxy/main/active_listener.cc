@@ -86,18 +86,52 @@ class ActiveListener::Handshaker : public net::ConnectionCallbacks, public net::
 
 ActiveListener::ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot,
                                upstream::ClusterManager& clusters, router::Random& random,
-                               observability::WorkerStats& stats, const ProxyFamilies& families)
+                               observability::WorkerStats& stats, const ProxyFamilies& families,
+                               Telemetry* telemetry)
     : dispatcher_(dispatcher), clusters_(clusters), random_(random),
       http_counters_(makeManagerCounters(stats, families, snapshot.config->name)),
       router_counters_(makeRouterCounters(stats, families, snapshot.config->name)),
-      tcp_counters_(makeTcpCounters(stats, families, snapshot.config->name)), stats_(stats), families_(families) {
+      tcp_counters_(makeTcpCounters(stats, families, snapshot.config->name)), stats_(stats), families_(families),
+      telemetry_(telemetry) {
   current_ = makeChains(std::move(snapshot));
+}
+
+namespace {
+observability::TrafficDirection directionOf(xds::resources::Listener::Direction direction) {
+  switch (direction) {
+    case xds::resources::Listener::Direction::kInbound: return observability::TrafficDirection::kInbound;
+    case xds::resources::Listener::Direction::kOutbound: return observability::TrafficDirection::kOutbound;
+    case xds::resources::Listener::Direction::kUnspecified: break;
+  }
+  return observability::TrafficDirection::kUnspecified;
+}
+}  // namespace
+
+std::unique_ptr<RequestObserver> ActiveListener::makeObserver(const xds::resources::Listener& listener,
+                                                              const HttpConnectionManager& hcm) {
+  std::unique_ptr<tracing::Tracer> tracer;
+  std::vector<RequestObserver::AccessLogTarget> logs;
+  if (telemetry_ != nullptr) {
+    // Telemetry::prepare() made these before the snapshot reached us; a
+    // missing one (it failed to start) only turns that feature off here.
+    if (hcm.tracing) {
+      if (tracing::SpanSink* sink = telemetry_->sinkFor(hcm.tracing->provider)) {
+        tracer = std::make_unique<tracing::Tracer>(*hcm.tracing, directionOf(listener.direction), *sink,
+                                                   random_.next());
+      }
+    }
+    for (const auto& log : hcm.access_logs) {
+      if (observability::AccessLogWriter* writer = telemetry_->writerFor(log.path)) logs.push_back({writer, log.format});
+    }
+  }
+  return std::make_unique<RequestObserver>(stats_, families_, listener.name, std::move(tracer), std::move(logs));
 }
 
 std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::ListenerSnapshot snapshot) {
   auto chains = std::make_shared<Chains>();
   chains->snapshot = std::move(snapshot);
   const auto& l = *chains->snapshot.config;
+  chains->listener_name = l.name;
   const size_t count = l.filter_chains.size() + (l.default_filter_chain ? 1 : 0);
   for (size_t i = 0; i < count; ++i) {
     const FilterChain& chain = i < l.filter_chains.size() ? l.filter_chains[i] : *l.default_filter_chain;
@@ -108,7 +142,11 @@ std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::Liste
       chains->factories.push_back(std::make_unique<router::RouterFilterFactory>(
           chains->snapshot.route_tables[i], clusters_, random_, router_counters_, hcm->websocket_upgrade,
           hcm->connect_upgrade, std::move(security)));
-      chains->manager_settings.push_back(http::manager::managerSettingsFor(*hcm));
+      http::manager::ManagerSettings settings = http::manager::managerSettingsFor(*hcm);
+      settings.listener = chains->listener_name;
+      settings.direction = directionOf(l.direction);
+      settings.observer = chains->observers.emplace_back(makeObserver(l, *hcm)).get();
+      chains->manager_settings.push_back(settings);
     } else {
       chains->factories.push_back(nullptr);
       chains->manager_settings.emplace_back();

@@ -25,6 +25,8 @@
 #include "proxy/config/snapshot.h"
 #include "proxy/http/manager/connection_manager.h"
 #include "proxy/main/proxy_stats.h"
+#include "proxy/main/request_observer.h"
+#include "proxy/main/telemetry.h"
 #include "proxy/net/listener.h"
 #include "proxy/router/router_filter.h"
 #include "proxy/router/tcp_proxy.h"
@@ -35,7 +37,8 @@ namespace remora::server {
 class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwner {
  public:
   ActiveListener(net::Dispatcher& dispatcher, config::ListenerSnapshot snapshot, upstream::ClusterManager& clusters,
-                 router::Random& random, observability::WorkerStats& stats, const ProxyFamilies& families);
+                 router::Random& random, observability::WorkerStats& stats, const ProxyFamilies& families,
+                 Telemetry* telemetry = nullptr);
   ~ActiveListener() override;
 
   // A new config for this listener (same name and address); see above.
@@ -72,12 +75,19 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
     // Per chain: the HTTP stream handler factory (router), or null for TCP.
     std::vector<std::unique_ptr<router::RouterFilterFactory>> factories;
     std::vector<http::manager::ManagerSettings> manager_settings;
+    // Per HTTP chain: metrics, tracing and access logs around each request.
+    std::vector<std::unique_ptr<RequestObserver>> observers;
+    // The managers' settings point here: it stays put when update() swaps
+    // `snapshot` in place.
+    std::string listener_name;
   };
   struct Session {
     std::unique_ptr<net::DeferredDeletable> object;
     std::shared_ptr<Chains> chains;  // keeps the generation it was started on
   };
   std::shared_ptr<Chains> makeChains(config::ListenerSnapshot snapshot);
+  std::unique_ptr<RequestObserver> makeObserver(const xds::resources::Listener& listener,
+                                                const xds::resources::HttpConnectionManager& hcm);
   // -1 when no chain matches.
   // `destination_port`: the port the client connected to (the original
   // destination once traffic is intercepted).
@@ -100,6 +110,7 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   router::TcpProxyCounters tcp_counters_;
   observability::WorkerStats& stats_;
   const ProxyFamilies& families_;
+  Telemetry* telemetry_;
   std::unique_ptr<upstream::TlsObserver> tls_observer_;  // made with the first TLS chain
   net::ListenerPtr listener_;
   std::shared_ptr<Chains> current_;

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include <fmt/format.h>
+
 #include "proxy/main/config_dump.h"
 #include "xds/base/json_string.h"
 
@@ -90,6 +92,10 @@ void HostHealth::build(ClusterHealth& c, upstream::TlsSettingsPtr tls) {
         });
     ClusterHealth* raw = &c;
     c.interval_timer = main_.createTimer([this, raw] {
+      for (auto& [address, info] : raw->hosts) {
+        info.last_interval = info.current_interval;
+        info.current_interval = {};
+      }
       raw->outlier->onInterval();
       syncCounters(*raw);
       armUneject(*raw);
@@ -155,6 +161,13 @@ void HostHealth::record(std::vector<OutcomeRecord> batch) {
     if (it == clusters_.end() || !it->second->outlier) continue;
     if (it->second->config->outlier_detection != r.cluster->outlier_detection) continue;
     it->second->outlier->report(r.host, r.outcome);
+    if (r.outcome != upstream::HostOutcome::kLocalOriginSuccess) {
+      auto h = it->second->hosts.find(r.host.toString());
+      if (h != it->second->hosts.end()) {
+        ++(r.outcome == upstream::HostOutcome::kSuccess ? h->second.current_interval.success
+                                                         : h->second.current_interval.failure);
+      }
+    }
     if (touched.empty() || touched.back() != it->second.get()) touched.push_back(it->second.get());
   }
   for (ClusterHealth* c : touched) {
@@ -205,33 +218,61 @@ void HostHealth::onHealthCheck(const std::string& cluster, const net::Address& h
   publish_(cluster, host.toString(), HostHealthFlag::kFailedActiveCheck, !healthy);
 }
 
-std::string HostHealth::clustersJson(const config::Snapshot& snapshot) const {
+const HostHealth::HostReport* HostHealth::host(std::string_view cluster, std::string_view address) const {
+  auto c = clusters_.find(cluster);
+  if (c == clusters_.end()) return nullptr;
+  auto h = c->second->hosts.find(std::string(address));
+  return h == c->second->hosts.end() ? nullptr : &h->second;
+}
+
+bool HostHealth::tracksOutcomes(std::string_view cluster) const {
+  auto c = clusters_.find(cluster);
+  return c != clusters_.end() && c->second->outlier != nullptr;
+}
+
+std::string hostKey(const xds::resources::Endpoint& endpoint) {
+  auto parsed = net::Address::fromIpPort(endpoint.address.address, static_cast<uint16_t>(endpoint.address.port));
+  return parsed ? parsed->toString() : endpoint.address.address;
+}
+
+std::vector<std::string> hostFlagNames(const xds::resources::Endpoint& endpoint, const HostHealth::HostReport* report) {
+  using Health = xds::resources::HealthStatus;
+  std::vector<std::string> flags;
+  if (endpoint.health == Health::kUnhealthy || endpoint.health == Health::kTimeout) flags.push_back("eds_unhealthy");
+  if (endpoint.health == Health::kDraining) flags.push_back("eds_draining");
+  if (report && (report->flags & static_cast<uint8_t>(HostHealthFlag::kFailedActiveCheck))) {
+    flags.push_back("failed_active_health_check");
+  }
+  if (report && (report->flags & static_cast<uint8_t>(HostHealthFlag::kOutlierEjected))) {
+    flags.push_back("outlier_ejected");
+  }
+  return flags;
+}
+
+double lastIntervalSuccessRate(const HostHealth::HostReport& report) {
+  if (report.last_interval.total() == 0) return -1;
+  return static_cast<double>(report.last_interval.success) / static_cast<double>(report.last_interval.total());
+}
+
+std::string HostHealth::clustersJson(const config::Snapshot& snapshot, const ActiveRequests* active) const {
   std::string out = "{\"clusters\":[";
   bool first_cluster = true;
   for (const auto& cfg : snapshot.clusters) {
     if (!first_cluster) out += ",";
     first_cluster = false;
     out += "{\"name\":" + base::jsonString(cfg->name) + ",\"hosts\":[";
-    auto c = clusters_.find(cfg->name);
+    const std::map<std::string, uint64_t>* cluster_active = nullptr;
+    if (active != nullptr) {
+      auto a = active->find(cfg->name);
+      if (a != active->end()) cluster_active = &a->second;
+    }
+    const bool tallied = tracksOutcomes(cfg->name);
     bool first = true;
     for (const auto& ep : cfg->endpoints) {
-      // Keyed as the detectors and workers key hosts: net::Address's text.
-      auto parsed = net::Address::fromIpPort(ep.address.address, static_cast<uint16_t>(ep.address.port));
-      const std::string address = parsed ? parsed->toString() : ep.address.address;
-      const HostInfo* info = nullptr;
-      if (c != clusters_.end()) {
-        auto h = c->second->hosts.find(address);
-        if (h != c->second->hosts.end()) info = &h->second;
-      }
-      using Health = xds::resources::HealthStatus;
-      std::vector<std::string> flags;
-      if (ep.health == Health::kUnhealthy || ep.health == Health::kTimeout) flags.push_back("eds_unhealthy");
-      if (ep.health == Health::kDraining) flags.push_back("eds_draining");
-      if (info && (info->flags & static_cast<uint8_t>(HostHealthFlag::kFailedActiveCheck))) {
-        flags.push_back("failed_active_health_check");
-      }
+      const std::string address = hostKey(ep);
+      const HostReport* info = host(cfg->name, address);
+      const std::vector<std::string> flags = hostFlagNames(ep, info);
       const bool ejected = info && (info->flags & static_cast<uint8_t>(HostHealthFlag::kOutlierEjected));
-      if (ejected) flags.push_back("outlier_ejected");
       if (!first) out += ",";
       first = false;
       out += "{\"address\":" + base::jsonString(address) + ",\"weight\":" + std::to_string(ep.weight) +
@@ -241,6 +282,19 @@ std::string HostHealth::clustersJson(const config::Snapshot& snapshot) const {
       out += "]";
       if (ejected) out += ",\"ejected_until\":" + base::jsonString(rfc3339Utc(info->ejected_until));
       if (info && !info->reason.empty()) out += ",\"reason\":" + base::jsonString(info->reason);
+      if (active != nullptr) {
+        uint64_t n = 0;
+        if (cluster_active != nullptr) {
+          auto h = cluster_active->find(address);
+          if (h != cluster_active->end()) n = h->second;
+        }
+        out += ",\"active_requests\":" + std::to_string(n);
+      }
+      if (tallied && info != nullptr) {
+        const double rate = lastIntervalSuccessRate(*info);
+        out += ",\"success_rate\":" + (rate < 0 ? std::string("null") : fmt::format("{:.4g}", rate)) +
+               ",\"requests_last_interval\":" + std::to_string(info->last_interval.total());
+      }
       out += "}";
     }
     out += "]}";

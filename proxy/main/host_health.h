@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/config/snapshot.h"
@@ -52,15 +53,40 @@ class HostHealth {
   // A batch of outcomes from one worker.
   void record(std::vector<OutcomeRecord> batch);
 
-  // The /clusters admin body: every cluster's hosts with their health.
-  std::string clustersJson(const config::Snapshot& snapshot) const;
+  // Requests in flight per cluster and host ("ip:port"), summed over the
+  // workers; gathered by the admin endpoint when it can ask them.
+  using ActiveRequests = std::map<std::string, std::map<std::string, uint64_t>, std::less<>>;
+  // The /clusters admin body: every cluster's hosts with their health, and
+  // their active requests when `active` is given.
+  std::string clustersJson(const config::Snapshot& snapshot, const ActiveRequests* active = nullptr) const;
+
+  // Request outcomes the workers reported for one host: successes (any
+  // response but a 5xx) and failures (5xx, connect failure, timeout, reset).
+  // Connection-level successes are not requests and are not counted.
+  struct Tally {
+    uint64_t success = 0;
+    uint64_t failure = 0;
+    uint64_t total() const { return success + failure; }
+  };
+  // What the main thread knows of one host, for /clusters and /explain.
+  struct HostReport {
+    uint8_t flags = 0;  // HostHealthFlag bits decided here (ejection, active check)
+    std::string reason;
+    std::chrono::system_clock::time_point ejected_until{};  // while outlier-ejected
+    // Outcomes of the last complete outlier-detection interval, and of the
+    // current one so far. Workers report outcomes only for clusters with
+    // outlier detection, so both stay empty for the others.
+    Tally last_interval;
+    Tally current_interval;
+  };
+  // nullptr when the cluster has neither outlier detection nor a health
+  // check, or the host is not one of its members.
+  const HostReport* host(std::string_view cluster, std::string_view address) const;
+  // True when the cluster has outlier detection (so outcomes are tallied).
+  bool tracksOutcomes(std::string_view cluster) const;
 
  private:
-  struct HostInfo {
-    uint8_t flags = 0;
-    std::string reason;  // why the newest flag was set
-    std::chrono::system_clock::time_point ejected_until{};
-  };
+  using HostInfo = HostReport;
   struct ClusterHealth {
     std::shared_ptr<const xds::resources::Cluster> config;
     std::unique_ptr<upstream::OutlierDetector> outlier;
@@ -90,5 +116,15 @@ class HostHealth {
   std::map<std::string, std::unique_ptr<ClusterHealth>, std::less<>> clusters_;
   uint64_t seed_;
 };
+
+// The key hosts go by on the main thread and the workers: net::Address's
+// text ("127.0.0.1:9001", "[::1]:9001"); the configured text if it does not parse.
+std::string hostKey(const xds::resources::Endpoint& endpoint);
+// Why a host gets no new requests, as /clusters names it: eds_unhealthy,
+// eds_draining, failed_active_health_check, outlier_ejected. Empty: healthy.
+std::vector<std::string> hostFlagNames(const xds::resources::Endpoint& endpoint, const HostHealth::HostReport* report);
+// Successes over requests in the last complete interval; negative when there
+// were none.
+double lastIntervalSuccessRate(const HostHealth::HostReport& report);
 
 }  // namespace remora::server

@@ -1,6 +1,7 @@
 // remora-proxy's entry point: flags, subcommands, logging, then the Server.
 //
 //   remora-proxy --config FILE [--concurrency N] [--log-level LEVEL] [--admin-address-path FILE] [--token-file FILE]
+//                [--stats-address IP:PORT [--stats-address-path FILE]]
 //   remora-proxy validate FILE
 //
 // CLI11 reports bad flags by throwing; this file is the one place in proxy/
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--admin-address-path", options.admin_address_path,
                  "write the admin endpoint's ip:port here once ready (for port 0)");
+  app.add_option("--stats-address", options.stats_address,
+                 "serve /stats/prometheus (and /metrics), and nothing else, on this ip:port");
+  app.add_option("--stats-address-path", options.stats_address_path,
+                 "write the scrape endpoint's ip:port here once ready (for port 0)");
   app.add_option("--drain-time-ms", drain_ms, "how long in-flight requests get after SIGTERM")
       ->check(CLI::Range(0u, 3600000u));
   app.add_option("--token-file", options.token_file,

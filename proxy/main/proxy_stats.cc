@@ -23,6 +23,14 @@ struct Declarer {
     }
     return *f;
   }
+  observability::HistogramFamily histogram(std::string name, std::string help, std::vector<std::string> labels) {
+    auto f = r.declareHistogram(std::move(name), std::move(help), std::move(labels));
+    if (!f) {
+      if (status) status = f.error();
+      return {};
+    }
+    return *f;
+  }
 };
 }  // namespace
 
@@ -48,6 +56,28 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
                               "Responses Remora generated itself, by reason (the x-remora-error value).",
                               {"listener", "reason"});
   f.direct_responses = d.counter("remora_direct_responses", "Requests answered by a direct_response route.", l);
+  f.http_requests = d.counter("remora_http_requests",
+                              "Finished HTTP requests by direction, cluster, route, status class and caller identity.",
+                              {"direction", "cluster", "route", "code_class", "peer"});
+  f.http_request_duration = d.histogram("remora_http_request_duration_seconds",
+                                        "HTTP request durations, from the request's start to the response's end.",
+                                        {"direction", "cluster", "route"});
+  f.upstream_attempt_duration = d.histogram(
+      "remora_upstream_attempt_duration_seconds",
+      "Durations of upstream tries (each retry and hedge is one), from the try's start to its end.", c);
+  f.tracing_spans = d.counter("remora_tracing_spans",
+                              "Spans by fate: exported, dropped_queue_full (the export queue was full) or "
+                              "dropped_export_failed (the collector did not take them after retries).",
+                              {"result"});
+  f.tracing_export_requests =
+      d.counter("remora_tracing_export_requests", "Span export requests to the collector, by result.", {"result"});
+  f.tracing_malformed_headers = d.counter(
+      "remora_tracing_malformed_headers", "Requests whose trace headers were unreadable (ignored; a new trace began).", l);
+  f.access_log_lines = d.counter("remora_access_log_lines",
+                                 "Access log lines written, or dropped because the log's buffer was full.",
+                                 {"result"});
+  f.access_log_write_errors =
+      d.counter("remora_access_log_write_errors", "Access log writes that failed (the lines were lost).", {});
   f.no_filter_chain =
       d.counter("remora_listener_no_filter_chain", "Connections closed because no filter chain matched.", l);
   f.sniff_timeouts = d.counter("remora_listener_sniff_timeouts",
@@ -205,6 +235,7 @@ upstream::PoolCounters makeClusterCounters(observability::WorkerStats& s, const 
   p.retry_unsafe = s.counter(f.upstream_retry_unsafe, {cluster});
   p.retry_body_too_large = s.counter(f.upstream_retry_body_too_large, {cluster});
   p.per_try_timeouts = s.counter(f.upstream_per_try_timeouts, {cluster});
+  p.attempt_duration = s.histogram(f.upstream_attempt_duration, {cluster});
   return p;
 }
 

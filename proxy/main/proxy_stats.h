@@ -29,6 +29,16 @@ struct ProxyFamilies {
   observability::CounterFamily downstream_idle_timeouts;
   observability::CounterFamily local_replies;  // + reason
   observability::CounterFamily direct_responses;
+  // Per finished request (the request observer).
+  observability::CounterFamily http_requests;                // direction, cluster, route, code_class, peer
+  observability::HistogramFamily http_request_duration;      // direction, cluster, route
+  observability::HistogramFamily upstream_attempt_duration;  // cluster
+  // Tracing and access logs (main thread / writer, shared by workers).
+  observability::CounterFamily tracing_spans;            // result
+  observability::CounterFamily tracing_export_requests;  // result
+  observability::CounterFamily tracing_malformed_headers;  // listener
+  observability::CounterFamily access_log_lines;         // result
+  observability::CounterFamily access_log_write_errors;
   observability::CounterFamily no_filter_chain;
   observability::CounterFamily sniff_timeouts;
   // TCP proxy, by listener.

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "proxy/config/bootstrap_loader.h"
+#include "proxy/main/admin_handlers.h"
 #include "proxy/main/config_dump.h"
 
 namespace remora::server {
@@ -15,6 +16,7 @@ namespace remora::server {
 Server::Server(Options options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  scrape_.reset();
   admin_.reset();
   stopWorkers();
 }
@@ -24,6 +26,7 @@ base::Status Server::start() {
   auto families = declareProxyFamilies(stats_);
   if (!families) return families.error();
   families_ = *families;
+  telemetry_ = std::make_unique<Telemetry>(main_, stats_, families_);
   auto& main_stats = stats_.mainStats();
   ready_gauge_ = main_stats.gauge(families_.server_ready);
   draining_gauge_ = main_stats.gauge(families_.server_draining);
@@ -55,7 +58,7 @@ base::Status Server::start() {
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     threads_.push_back(std::make_unique<net::WorkerThread>("worker-" + std::to_string(i)));
     auto& shard = stats_.addShard("worker-" + std::to_string(i));
-    workers_.push_back(std::make_unique<Worker>(threads_.back()->dispatcher(), i, shard, families_));
+    workers_.push_back(std::make_unique<Worker>(threads_.back()->dispatcher(), i, shard, families_, telemetry_.get()));
     workers_.back()->setOutcomeReporter([this](std::vector<OutcomeRecord> batch) {
       auto shared = std::make_shared<std::vector<OutcomeRecord>>(std::move(batch));
       main_.post([this, shared] {
@@ -90,13 +93,9 @@ base::Status Server::start() {
   ready_ = true;
   refreshGauges();
 
-  if (!options_.admin_address_path.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees half a line.
-    const std::string tmp = options_.admin_address_path + ".tmp";
-    std::ofstream(tmp) << admin_->localAddress().toString() << "\n";
-    if (::rename(tmp.c_str(), options_.admin_address_path.c_str()) != 0) {
-      return base::fail(base::Error::kIo, "--admin-address-path: cannot write " + options_.admin_address_path);
-    }
+  if (auto s = startScrapeEndpoint(); !s) return s;
+  if (auto s = writeAddressFile(options_.admin_address_path, admin_->localAddress(), "--admin-address-path"); !s) {
+    return s;
   }
   spdlog::info("remora-proxy ready: admin {} with {} listener(s) on {} worker(s)", admin_->localAddress().toString(),
                listener_addresses_.size(), workers_.size());
@@ -128,7 +127,11 @@ base::Status Server::publish(std::shared_ptr<const config::Snapshot> snapshot) {
     addresses.emplace(l.name, reserved->address());
     reservations->push_back(std::move(*reserved));
   }
+  // Exporters and access logs exist before any worker builds a listener
+  // that names them; a log that cannot be opened refuses the config.
+  if (auto s = telemetry_->prepare(*snapshot); !s) return s;
   snapshot_ = snapshot;
+  telemetry_->setSnapshot(snapshot_);
   listener_addresses_ = addresses;
   if (host_health_) host_health_->update(*snapshot_);
 
@@ -373,11 +376,13 @@ void Server::onResponse(std::string_view type_url, bool accepted) {
 int Server::run() {
   if (auto s = start(); !s) {
     spdlog::error("{}", s.message());
+    scrape_.reset();
     admin_.reset();
     stopWorkers();
     return 1;
   }
   main_.run();
+  scrape_.reset();
   admin_.reset();
   signals_.clear();
   drain_deadline_.reset();
@@ -392,6 +397,7 @@ void Server::stopWorkers() {
   // Workers whose thread never started are destroyed here, on the main thread.
   workers_.clear();
   threads_.clear();
+  telemetry_.reset();
 }
 
 void Server::beginDrain(std::string why) {
@@ -422,51 +428,75 @@ void Server::beginDrain(std::string why) {
   drain_deadline_->enable(options_.drain_time);
 }
 
-void Server::registerAdminEndpoints() {
-  admin_->addHandler("/ready", "200 when serving, 503 while starting or draining", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       respond({isReady() ? 200u : 503u, "text/plain; charset=utf-8", readinessText()});
-                     });
-  admin_->addHandler("/listeners", "listeners and their bound addresses (JSON)", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       std::string body = "{\"listeners\":[";
-                       bool first = true;
-                       for (const auto& ls : snapshot_->listeners) {
-                         const auto& name = ls.config->name;
-                         auto bound = listener_addresses_.find(name);
-                         if (bound == listener_addresses_.end()) continue;
-                         if (!first) body += ",";
-                         first = false;
-                         body += "{\"name\":\"" + name + "\",\"address\":\"" + bound->second.toString() + "\"}";
-                       }
-                       body += "]}\n";
-                       respond({200, "application/json", body});
-                     });
-  admin_->addHandler("/clusters", "clusters and their hosts' health: ejections, health checks (JSON)", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       respond({200, "application/json",
-                                host_health_ ? host_health_->clustersJson(*snapshot_) : std::string("{\"clusters\":[]}\n")});
-                     });
-  admin_->addHandler("/config_dump", "the running configuration (JSON)", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       respond({200, "application/json",
-                                configDumpJson(*snapshot_, config_json_, xds_cache_.get(), ads_.get())});
-                     });
-  admin_->addHandler("/stats", "counters and gauges, one per line", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       refreshGauges();
-                       respond({200, "text/plain; charset=utf-8", stats_.renderPlain()});
-                     });
-  admin_->addHandler("/stats/prometheus", "metrics in Prometheus text format", false,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       refreshGauges();
-                       respond({200, "text/plain; version=0.0.4; charset=utf-8", stats_.renderPrometheus()});
-                     });
-  admin_->addHandler("/quitquitquit", "drain and exit", true,
-                     [this](const admin::AdminRequest&, admin::Responder respond) {
-                       respond({200, "text/plain; charset=utf-8", "OK\n"});
-                       main_.post([this] { beginDrain("/quitquitquit"); });
-                     });
+void Server::registerAdminEndpoints() { registerAdminHandlers(*admin_, adminSources()); }
+
+AdminSources Server::adminSources() {
+  AdminSources s;
+  s.snapshot = [this] { return snapshot_; };
+  s.listener_addresses = [this]() -> const Worker::ListenerAddresses& { return listener_addresses_; };
+  s.host_health = [this]() -> const HostHealth* { return host_health_.get(); };
+  s.ready = [this] { return isReady(); };
+  s.readiness_text = [this] { return readinessText(); };
+  s.config_dump = [this] { return configDumpJson(*snapshot_, config_json_, xds_cache_.get(), ads_.get()); };
+  s.refresh_gauges = [this] { refreshGauges(); };
+  s.quit = [this] { main_.post([this] { beginDrain("/quitquitquit"); }); };
+  s.stats = &stats_;
+  s.gather_active_requests = [this](std::function<void(HostHealth::ActiveRequests)> done) {
+    gatherActiveRequests(std::move(done));
+  };
+  return s;
+}
+
+base::Status Server::startScrapeEndpoint() {
+  if (options_.stats_address.empty()) return {};
+  auto address = net::Address::parse(options_.stats_address);
+  if (!address) {
+    return base::fail(address.error().code, "--stats-address: '" + options_.stats_address +
+                                                "' is not ip:port (e.g. 0.0.0.0:15090): " + address.error().message);
+  }
+  scrape_ = std::make_unique<admin::AdminServer>(main_, /*serve_index=*/false);
+  registerScrapeHandlers(*scrape_, adminSources());
+  if (auto s = scrape_->bind(*address); !s) return base::fail(s.error().code, "--stats-address: " + s.message());
+  return writeAddressFile(options_.stats_address_path, scrape_->localAddress(), "--stats-address-path");
+}
+
+base::Status Server::writeAddressFile(const std::string& path, const net::Address& address, const char* flag) {
+  if (path.empty()) return {};
+  // Written to a temporary name and renamed, so a reader never sees half a line.
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << address.toString() << "\n";
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return base::fail(base::Error::kIo, std::string(flag) + ": cannot write " + path);
+  }
+  return {};
+}
+
+void Server::gatherActiveRequests(std::function<void(HostHealth::ActiveRequests)> done) {
+  if (!workers_running_ || workers_.empty()) {
+    done({});
+    return;
+  }
+  // Each worker counts on its own thread; the sums are made and handed on
+  // here, on the main thread, once the last worker answered.
+  struct Gather {
+    size_t pending;
+    HostHealth::ActiveRequests sums;
+    std::function<void(HostHealth::ActiveRequests)> done;
+  };
+  auto gather = std::make_shared<Gather>(Gather{workers_.size(), {}, std::move(done)});
+  net::Dispatcher* main = &main_;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    threads_[i]->dispatcher().post([w, main, gather] {
+      auto counts = std::make_shared<HostHealth::ActiveRequests>(w->activeRequests());
+      main->post([gather, counts] {
+        for (const auto& [cluster, hosts] : *counts) {
+          for (const auto& [host, n] : hosts) gather->sums[cluster][host] += n;
+        }
+        if (--gather->pending == 0) gather->done(std::move(gather->sums));
+      });
+    });
+  }
 }
 
 }  // namespace remora::server

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/admin/admin_server.h"
+#include "proxy/main/admin_handlers.h"
 #include "proxy/config/ads_client.h"
 #include "proxy/config/identity_client.h"
 #include "proxy/config/tls_registry.h"
@@ -32,6 +33,10 @@ struct Options {
   std::string config_path;
   uint32_t concurrency = 1;
   std::string admin_address_path;  // where to write "ip:port" of the admin endpoint once ready
+  // The scrape-only endpoint (/stats/prometheus and /metrics, nothing else):
+  // "ip:port", empty for none; and where to write its bound "ip:port".
+  std::string stats_address;
+  std::string stats_address_path;
   std::chrono::milliseconds drain_time{5000};
   // A join token (a file holding it): needed when a TLS context names the
   // workload certificate (secret "default").
@@ -51,7 +56,13 @@ class Server : private config::AdsClientObserver {
   // (refusing the whole snapshot if one cannot be bound), then switches every
   // worker to it. Before the workers' threads start this is synchronous.
   base::Status publish(std::shared_ptr<const config::Snapshot> snapshot);
+  // Registers the admin handlers (admin_handlers.h), and binds the
+  // scrape-only endpoint when --stats-address asks for one.
   void registerAdminEndpoints();
+  base::Status startScrapeEndpoint();
+  AdminSources adminSources();
+  // Writes "ip:port" to `path` (nothing when empty), for port-0 discovery.
+  static base::Status writeAddressFile(const std::string& path, const net::Address& address, const char* flag);
   // Starts the ADS client when the bootstrap has dynamic_resources.
   base::Status startXds(const envoy::config::core::v3::Node& node);
   // Starts the identity client when a TLS context needs the workload
@@ -81,6 +92,10 @@ class Server : private config::AdsClientObserver {
   ProxyFamilies families_;
   // Outlier detection and active health checks (main thread).
   std::unique_ptr<HostHealth> host_health_;
+  // Span exporters and access-log writers; outlives the workers.
+  std::unique_ptr<Telemetry> telemetry_;
+  // /clusters: the workers' requests in flight per host, summed.
+  void gatherActiveRequests(std::function<void(HostHealth::ActiveRequests)> done);
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::string config_json_;  // the bootstrap as loaded, for /config_dump
   std::vector<std::unique_ptr<net::WorkerThread>> threads_;
@@ -93,6 +108,7 @@ class Server : private config::AdsClientObserver {
   uint64_t applied_version_ = 0;
   uint64_t first_complete_version_ = 0;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<admin::AdminServer> scrape_;  // --stats-address
   std::unique_ptr<config::XdsCache> xds_cache_;
   std::unique_ptr<config::AdsClient> ads_;
   std::mt19937_64 random_{std::random_device{}()};

@@ -6,10 +6,10 @@
 namespace remora::server {
 
 Worker::Worker(net::Dispatcher& dispatcher, uint32_t index, observability::WorkerStats& stats,
-               const ProxyFamilies& families)
+               const ProxyFamilies& families, Telemetry* telemetry)
     : dispatcher_(dispatcher), index_(index),
       random_(static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ (index + 1)),
-      stats_(stats), families_(families) {}
+      stats_(stats), families_(families), telemetry_(telemetry) {}
 
 Worker::~Worker() { shutdown(); }
 
@@ -46,7 +46,7 @@ base::Status Worker::apply(std::shared_ptr<const config::Snapshot> snapshot, con
       next.push_back(std::move(*old));
       continue;
     }
-    auto listener = std::make_unique<ActiveListener>(dispatcher_, ls, *clusters_, random_, stats_, families_);
+    auto listener = std::make_unique<ActiveListener>(dispatcher_, ls, *clusters_, random_, stats_, families_, telemetry_);
     if (auto s = listener->bind(where->second); !s) {
       if (first_error) first_error = base::fail(s.code(), "listener '" + name + "': " + s.message());
       continue;
@@ -117,6 +117,16 @@ void Worker::drain(std::function<void()> on_drained) {
     drain_poll_->enable(std::chrono::milliseconds(50));
   });
   drain_poll_->enable(std::chrono::milliseconds(0));
+}
+
+HostHealth::ActiveRequests Worker::activeRequests() const {
+  HostHealth::ActiveRequests out;
+  if (!clusters_) return out;
+  for (const auto& [name, cluster] : clusters_->clusters()) {
+    auto& hosts = out[name];
+    for (const auto& host : cluster->hosts()) hosts[host->name()] += host->activeRequests();
+  }
+  return out;
 }
 
 }  // namespace remora::server

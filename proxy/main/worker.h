@@ -24,8 +24,9 @@ namespace remora::server {
 class Worker : private upstream::OutcomeSink {
  public:
   // `stats` is this worker's shard; `families` outlives the worker.
+  // `telemetry` (exporters, access logs) outlives the worker; may be null.
   Worker(net::Dispatcher& dispatcher, uint32_t index, observability::WorkerStats& stats,
-         const ProxyFamilies& families);
+         const ProxyFamilies& families, Telemetry* telemetry = nullptr);
   ~Worker();
 
   // Bound address per listener name, chosen by the main thread (the kernel's
@@ -46,6 +47,8 @@ class Worker : private upstream::OutcomeSink {
   // after its loop stopped, so their close callbacks still run there.
   void shutdown();
   net::Dispatcher& dispatcher() { return dispatcher_; }
+  // This worker's requests in flight per cluster and host (its thread only).
+  HostHealth::ActiveRequests activeRequests() const;
 
   // Where batches of try outcomes go (the main thread's HostHealth, by a
   // post); set before the worker's loop runs.
@@ -68,6 +71,7 @@ class Worker : private upstream::OutcomeSink {
   router::Random random_;
   observability::WorkerStats& stats_;
   const ProxyFamilies& families_;
+  Telemetry* telemetry_;
   std::unique_ptr<upstream::ClusterManager> clusters_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   // Removed or moved listeners whose connections are still draining.

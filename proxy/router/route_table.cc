@@ -78,6 +78,8 @@ bool fullMatch(std::string_view text, const re2::RE2& regex) {
   return re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), regex);
 }
 
+}  // namespace
+
 std::string_view matcherKindName(HeaderMatcher::Kind kind) {
   switch (kind) {
     case HeaderMatcher::Kind::kExact: return "exact";
@@ -89,8 +91,6 @@ std::string_view matcherKindName(HeaderMatcher::Kind kind) {
   }
   return "unknown";
 }
-
-}  // namespace
 
 namespace detail {
 

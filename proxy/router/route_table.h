@@ -160,4 +160,7 @@ const std::string& pickCluster(const RouteAction& action, uint64_t random);
 std::string_view stripPort(std::string_view authority);
 std::string_view pathWithoutQuery(std::string_view path);
 
+// A header matcher's kind as config and /explain name it ("exact", "prefix", ...).
+std::string_view matcherKindName(xds::resources::HeaderMatcher::Kind kind);
+
 }  // namespace remora::router

@@ -82,6 +82,7 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
     return;
   }
   route_ = match.route;
+  if (observability::RequestRecord* r = downstream_.record()) r->route_name = route_->name;
   if (const auto* direct = std::get_if<xds::resources::DirectResponse>(&route_->action)) {
     factory_.counters_.direct_responses.inc();
     done_ = true;
@@ -124,6 +125,7 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
     return;
   }
   counted_request_ = true;
+  if (observability::RequestRecord* r = downstream_.record()) r->cluster = cluster_->name();
 
   const std::optional<std::string_view> content_type = request_headers_->get("content-type");
   grpc_ = content_type && content_type->starts_with("application/grpc");
@@ -165,6 +167,16 @@ void RouterFilter::startTry() {
   if (tried_count_ < tried_hosts_.size()) tried_hosts_[tried_count_++] = host;
   upstream::ConnectionPool& pool = cluster_->pool(*host, downstream_.protocol());
   tries_.push_back(std::make_unique<UpstreamRequest>(*this, downstream_.dispatcher(), *host, pool, attempts_));
+  if (observability::RequestRecord* r = downstream_.record()) {
+    r->attempt_count = attempts_;
+    r->upstream_host = host->name();
+    if (r->trace.sampled) {
+      observability::AttemptRecord& a = r->attempts.emplace_back();
+      a.number = attempts_;
+      a.upstream_host = host->name();
+      a.start_unix_ns = tries_.back()->startUnixNs();
+    }
+  }
   // May call back (ready or failed) before returning.
   tries_.back()->start();
 }
@@ -173,6 +185,9 @@ void RouterFilter::onTryReady(UpstreamRequest& request) {
   report(request, upstream::HostOutcome::kLocalOriginSuccess);
   http::HeaderMap& h = *request_headers_;
   if (retry_ || attempts_ > 1) h.set("x-remora-attempt-count", std::to_string(request.attempt()));
+  if (const uint64_t span_id = downstream_.prepareUpstreamAttempt(h); span_id != 0) {
+    if (observability::AttemptRecord* a = attemptRecord(request)) a->span_id = span_id;
+  }
   if (deadline_) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - downstream_.dispatcher().now());
     h.set("grpc-timeout", formatGrpcTimeout(std::max(left, std::chrono::milliseconds(0))));
@@ -341,6 +356,7 @@ void RouterFilter::onTryFailed(UpstreamRequest& request, TryFailure failure, bas
   const bool never_reached = failure == TryFailure::kConnectFailure || failure == TryFailure::kRefusedStream;
   if (error == base::Error::kOverflow) {
     // A pool limit is a circuit breaker, not a host failure: no retry.
+    endTry(request, base::errorName(error));
     removeTry(request);
     if (tries_.empty()) fail(error, std::move(detail));
     return;
@@ -357,6 +373,7 @@ void RouterFilter::onTryFailed(UpstreamRequest& request, TryFailure failure, bas
     cluster_->counters().resets_before_response.inc();
   }
   const bool reached = request.reachedUpstream() && !never_reached;
+  endTry(request, base::errorName(error));
   removeTry(request);
   if (!tries_.empty()) return;  // a hedged try is still running
   if (retry_ && retry_->retriableFailure(failure) && retryAfter(reached, false)) return;
@@ -378,6 +395,7 @@ void RouterFilter::onTryHeaders(UpstreamRequest& request, http::HeaderMapPtr hea
     }
   }
   request.host().recordLatency(downstream_.dispatcher().now(), downstream_.dispatcher().now() - request.startedAt());
+  request.setStatus(status);
   if (status == 502 || status == 503 || status == 504) report(request, upstream::HostOutcome::kGatewayFailure);
   else if (status >= 500) report(request, upstream::HostOutcome::kUpstream5xx);
   else report(request, upstream::HostOutcome::kSuccess);
@@ -385,17 +403,26 @@ void RouterFilter::onTryHeaders(UpstreamRequest& request, http::HeaderMapPtr hea
   if (retry_ && retry_->retriableAnswer(status, grpc_status)) {
     if (tries_.size() > 1) {
       // A hedged try failed while the other still runs: let that one answer.
+      endTry(request, {});
       removeTry(request);
       return;
     }
     if (retryAfter(true, grpc_status.has_value())) {
+      endTry(request, {});
       removeTry(request);
       return;
     }
   }
   winner_ = &request;
+  if (observability::RequestRecord* r = downstream_.record()) {
+    r->upstream_first_byte = std::chrono::steady_clock::now();
+    r->upstream_host = request.host().name();
+  }
   for (auto& t : tries_) {
-    if (t.get() != &request) t->cancel();
+    if (t.get() != &request) {
+      endTry(*t, "hedge_lost");
+      t->cancel();
+    }
   }
   std::erase_if(tries_, [&](const std::unique_ptr<UpstreamRequest>& t) { return t.get() != &request; });
   if (retry_timer_) retry_timer_->disable();
@@ -501,6 +528,7 @@ void RouterFilter::touchIdleTimer() {
 
 void RouterFilter::fail(base::Error reason, std::string detail, uint32_t status) {
   done_ = true;
+  end_reason_ = base::errorName(reason);
   cleanup();
   if (status == 0) status = http::manager::localReplyStatus(reason);
   downstream_.sendLocalReply(status, reason, detail);
@@ -515,6 +543,9 @@ void RouterFilter::cleanup() {
     retries_taken_ = 0;
   }
   for (auto& t : tries_) {
+    // The winner that completed ended well; any other try was cut short.
+    const bool answered = t.get() == winner_ && t->complete();
+    endTry(*t, answered ? std::string_view() : (end_reason_.empty() ? std::string_view("cancelled") : end_reason_));
     t->cancel();
     downstream_.dispatcher().deferredDelete(std::move(t));
   }
@@ -523,6 +554,27 @@ void RouterFilter::cleanup() {
   if (counted_request_ && cluster_ != nullptr) {
     cluster_->finishRequest();
     counted_request_ = false;
+  }
+}
+
+observability::AttemptRecord* RouterFilter::attemptRecord(const UpstreamRequest& request) {
+  observability::RequestRecord* r = downstream_.record();
+  if (r == nullptr || !r->trace.sampled) return nullptr;
+  for (auto& a : r->attempts) {
+    if (a.number == request.attempt()) return &a;
+  }
+  return nullptr;
+}
+
+void RouterFilter::endTry(UpstreamRequest& request, std::string_view error) {
+  if (!request.markEnded()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (cluster_ != nullptr) cluster_->counters().attempt_duration.recordDuration(now - request.preciseStart());
+  if (observability::AttemptRecord* a = attemptRecord(request)) {
+    a->end_unix_ns = request.startUnixNs() +
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - request.preciseStart()).count();
+    a->status = request.status();
+    a->error = error;
   }
 }
 

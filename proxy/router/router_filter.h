@@ -121,6 +121,10 @@ class RouterFilter : public http::manager::StreamHandler, public UpstreamRequest
   bool authorize();
   // Reports how a try ended to the cluster's outlier detection.
   void report(UpstreamRequest& request, upstream::HostOutcome outcome);
+  // Notes how a try ended (once per try): the attempt histogram and, when
+  // the request is traced, the try's span; `error` is "" for an answer.
+  void endTry(UpstreamRequest& request, std::string_view error);
+  observability::AttemptRecord* attemptRecord(const UpstreamRequest& request);
   void disableRetries() {
     retry_.reset();
     replay_.clear();
@@ -153,6 +157,8 @@ class RouterFilter : public http::manager::StreamHandler, public UpstreamRequest
   // Why a wanted retry was not made ("budget", "not_idempotent"); the
   // client sees it in x-remora-retry-refused on the answer it gets.
   const char* retry_refused_ = nullptr;
+  // Why the request failed (fail()'s reason), for the tries it cut short.
+  std::string_view end_reason_;
   // gRPC: the call's deadline from its grpc-timeout, propagated upstream.
   bool grpc_ = false;
   std::optional<std::chrono::steady_clock::time_point> deadline_;

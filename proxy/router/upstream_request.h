@@ -69,6 +69,19 @@ class UpstreamRequest : public http::StreamCallbacks, public upstream::PoolCallb
   bool gotHeaders() const { return got_headers_; }
   bool complete() const { return complete_; }
   std::chrono::steady_clock::time_point startedAt() const { return started_at_; }
+  // Precise clock readings (the loop's cached time is only as fine as a
+  // loop iteration) for the attempt histogram and the try's span.
+  std::chrono::steady_clock::time_point preciseStart() const { return precise_start_; }
+  int64_t startUnixNs() const { return start_unix_ns_; }
+  // The upstream's :status once headers came (0 before).
+  uint32_t status() const { return status_; }
+  void setStatus(uint32_t status) { status_ = status; }
+  // The router notes each try's end once (metrics, span); true the first time.
+  bool markEnded() {
+    if (ended_) return false;
+    ended_ = true;
+    return true;
+  }
 
   // PoolCallbacks
   void onPoolReady(http::Stream& stream, upstream::Host& host) override;
@@ -95,6 +108,10 @@ class UpstreamRequest : public http::StreamCallbacks, public upstream::PoolCallb
   net::TimerPtr per_try_timer_;
   std::chrono::milliseconds per_try_timeout_{0};
   std::chrono::steady_clock::time_point started_at_;
+  std::chrono::steady_clock::time_point precise_start_;
+  int64_t start_unix_ns_ = 0;
+  uint32_t status_ = 0;
+  bool ended_ = false;
   bool wrote_ = false;
   bool request_ended_ = false;  // we sent end_stream (or trailers)
   bool got_headers_ = false;

@@ -60,6 +60,9 @@ struct PoolCounters {
   observability::Counter retry_unsafe;
   observability::Counter retry_body_too_large;
   observability::Counter per_try_timeouts;
+  // One sample per try: from its start to its end (answer complete, failure
+  // or cancellation), in seconds.
+  observability::Histogram attempt_duration;
 };
 
 class ConnectionPool {

@@ -151,7 +151,8 @@ def table(rows_path):
             errors, s["rps"], fmt(r["sat_cpu_us_per_req"]), fmt_ms(s["p99_us"]),
             r["idle_rss_kb"] / 1024.0, r["peak_rss_kb"] / 1024.0))
     remora = next((r for r in rows if r["name"] == "remora"), None)
-    peers = [r for r in rows if r["name"] != "remora" and r["fixed_cpu_us_per_req"]]
+    # Remora's own variants (remora-traced, remora-logged) are not peers.
+    peers = [r for r in rows if not r["name"].startswith("remora") and r["fixed_cpu_us_per_req"]]
     print()
     if remora and remora["fixed_cpu_us_per_req"] and peers:
         best = min(peers, key=lambda r: r["fixed_cpu_us_per_req"])
@@ -162,6 +163,12 @@ def table(rows_path):
         print("remora was not measured, so there is no CPU/req ratio.")
     else:
         print("no CPU/req ratio: remora or every peer lacks a measurement.")
+    # What tracing (100 % sampled) and access logs add to a request.
+    for variant in rows:
+        if variant["name"].startswith("remora-") and remora and remora["fixed_cpu_us_per_req"] \
+                and variant["fixed_cpu_us_per_req"]:
+            print("%s CPU/req at the fixed rate is %.2fx plain remora's." % (
+                variant["name"], variant["fixed_cpu_us_per_req"] / remora["fixed_cpu_us_per_req"]))
 
 
 def main():

@@ -3,7 +3,7 @@
 # remora-proxy, HAProxy, nghttpx and (optionally) nginx, one worker each, in
 # front of the same nginx backend. See docs/benchmarks.md for the method.
 #
-# usage: tests/bench/run.sh [--proxies "remora haproxy nghttpx nginx"]
+# usage: tests/bench/run.sh [--proxies "remora remora-traced remora-logged haproxy nghttpx nginx"]
 #                           [--rate 1000] [--duration 15] [--sat-duration 10]
 #                           [--clients 10] [--sat-clients 50]
 #                           [--remora PATH] [--out FILE.md] [--keep]
@@ -101,17 +101,51 @@ if ! wait_http "$BACKEND_PORT" "$BACKEND_PID" || [ "$(curl -s "http://127.0.0.1:
 fi
 log "backend: nginx pid $BACKEND_PID on 127.0.0.1:$BACKEND_PORT (CPU $LOAD_CPU)"
 
+# --- the span collector for remora-traced (tests/integration/trace_collector) ---
+COLLECTOR_PORT=""
+start_collector() {
+  [ -n "$COLLECTOR_PORT" ] && return 0
+  local dir="$ROOT/tests/integration/trace_collector"
+  [ -d "$dir/node_modules" ] && command -v node >/dev/null || return 1
+  start_on "$LOAD_CPU" collector node "$dir/collector.js" --port-file "$WORK/collector.port" --count-only
+  for _ in $(seq 1 100); do
+    [ -s "$WORK/collector.port" ] && break
+    sleep 0.1
+  done
+  COLLECTOR_PORT="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/collector.port" 2>/dev/null)" || return 1
+  [ -n "$COLLECTOR_PORT" ]
+}
+
 # --- one proxy ---------------------------------------------------------------
 # start_proxy NAME PORT: starts the proxy on CPU 0; returns 3 when its binary
 # is missing (skip), sets STARTED_PID otherwise.
 start_proxy() {
   local name="$1" port="$2"
   case "$name" in
-    remora)
-      [ -x "$REMORA_BIN" ] || { log "skip remora: $REMORA_BIN not built (cmake --build ... --target remora-proxy)"; return 3; }
-      helper render "$HERE/remora-bench.yaml" "$WORK/remora.yaml" "PROXY_PORT=$port" "BACKEND_PORT=$BACKEND_PORT"
-      start_on "$PROXY_CPU" remora "$REMORA_BIN" --config "$WORK/remora.yaml" \
-        --admin-address-path "$WORK/remora-admin" --concurrency 1
+    remora|remora-traced|remora-logged)
+      [ -x "$REMORA_BIN" ] || { log "skip $name: $REMORA_BIN not built (cmake --build ... --target remora-proxy)"; return 3; }
+      local hcm_extra="" extra_clusters=""
+      if [ "$name" = remora-traced ]; then
+        start_collector || { log "skip $name: the trace collector did not start (scripts/deps.sh runs npm ci)"; return 3; }
+        # Every request traced (100 %), OTLP/HTTP to the test collector.
+        hcm_extra=$'\n          tracing:\n            random_sampling: { value: 100 }\n            provider:'
+        hcm_extra+=$'\n              name: envoy.tracers.opentelemetry\n              typed_config:'
+        hcm_extra+=$'\n                "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig'
+        hcm_extra+=$'\n                service_name: bench'
+        hcm_extra+=$'\n                http_service:\n                  http_uri: { uri: "http://127.0.0.1:'"$COLLECTOR_PORT"$'/v1/traces", cluster: collector, timeout: 2s }'
+        extra_clusters=$'\n  - name: collector\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:'
+        extra_clusters+=$'\n      cluster_name: collector\n      endpoints:\n      - lb_endpoints:\n        - endpoint:'
+        extra_clusters+=$'\n            address:\n              socket_address: { address: 127.0.0.1, port_value: '"$COLLECTOR_PORT"' }'
+      elif [ "$name" = remora-logged ]; then
+        # One JSON access-log line per request.
+        hcm_extra=$'\n          access_log:\n          - name: envoy.access_loggers.file\n            typed_config:'
+        hcm_extra+=$'\n              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog'
+        hcm_extra+=$'\n              path: '"$WORK/access.log"$'\n              log_format: { json_format: { line: "%START_TIME%" } }'
+      fi
+      helper render "$HERE/remora-bench.yaml" "$WORK/$name.yaml" "PROXY_PORT=$port" "BACKEND_PORT=$BACKEND_PORT" \
+        "HCM_EXTRA=$hcm_extra" "EXTRA_CLUSTERS=$extra_clusters"
+      start_on "$PROXY_CPU" "$name" "$REMORA_BIN" --config "$WORK/$name.yaml" \
+        --admin-address-path "$WORK/$name-admin" --concurrency 1
       ;;
     haproxy)
       command -v haproxy >/dev/null || { log "skip haproxy: not installed"; return 3; }
@@ -131,7 +165,7 @@ start_proxy() {
       start_on "$PROXY_CPU" nginx-proxy nginx -p "$WORK" -e "$WORK/nginx-proxy.stderr" -c "$WORK/nginx-proxy.conf"
       ;;
     *)
-      log "skip $name: unknown proxy (remora, haproxy, nghttpx, nginx)"; return 3 ;;
+      log "skip $name: unknown proxy (remora, remora-traced, remora-logged, haproxy, nghttpx, nginx)"; return 3 ;;
   esac
 }
 
@@ -176,6 +210,12 @@ bench_proxy() {
   fixed="$(helper h2load "$WORK/$name-fixed.out" "$WORK/$name-fixed.tsv")"
   sat="$(helper h2load "$WORK/$name-sat.out" "$WORK/$name-sat.tsv")"
   helper row "$name" "$idle_kb" "$peak_kb" "$fixed" $((cpu1 - cpu0)) "$sat" $((cpu2 - cpu1)) >> "$ROWS"
+  case "$name" in
+    remora-traced|remora-logged)
+      # Proof the feature worked during the run: spans exported, lines written.
+      log "$name: $(curl -s --max-time 2 "http://$(cat "$WORK/$name-admin")/stats" |
+        grep -E '^remora_(tracing_spans|access_log_lines)_total' | tr '\n' ' ')" ;;
+  esac
   stop_pid "$pid"
   # Let the backend's keep-alive connections from this proxy close.
   sleep 1

@@ -57,6 +57,16 @@ Status checkChain(const FilterChain& chain, const std::vector<Cluster>& clusters
     return clusterExists(proxy->cluster, clusters, fieldPath(config_path, "cluster"));
   }
   const auto& manager = std::get<HttpConnectionManager>(chain.filter);
+  if (manager.tracing) {
+    // Spans sent to a cluster that does not exist would all be dropped.
+    const TracingProvider& provider = manager.tracing->provider;
+    const std::string provider_path = fieldPath(config_path, "tracing.provider.typed_config");
+    const std::string cluster_path =
+        provider.format == TracingProvider::Format::kZipkinJson
+            ? fieldPath(provider_path, "collector_cluster")
+            : fieldPath(provider_path, "http_service.http_uri.cluster");
+    if (Status s = clusterExists(provider.cluster, clusters, cluster_path); !s) return s;
+  }
   if (!manager.route_config) return Status::ok();
   return checkRoutes(*manager.route_config, clusters, fieldPath(config_path, "route_config"));
 }

@@ -5,9 +5,11 @@
 #include <string>
 
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "xds/resources/access_log_converter.h"
 #include "xds/resources/common_converters.h"
 #include "xds/resources/rbac_converter.h"
 #include "xds/resources/route_converter.h"
+#include "xds/resources/tracing_converter.h"
 
 namespace remora::xds::resources {
 
@@ -235,7 +237,7 @@ Result<HttpConnectionManager> toHttpConnectionManager(const hcm::HttpConnectionM
           {"codec_type", "stat_prefix", "rds", "route_config", "http_filters", "common_http_protocol_options",
            "http_protocol_options", "http2_protocol_options", "max_request_headers_kb", "stream_idle_timeout",
            "request_timeout", "request_headers_timeout", "drain_timeout", "upgrade_configs",
-           "forward_client_cert_details", "set_current_client_cert_details"});
+           "forward_client_cert_details", "set_current_client_cert_details", "tracing", "access_log"});
       !s) {
     return s.error();
   }
@@ -276,6 +278,17 @@ Result<HttpConnectionManager> toHttpConnectionManager(const hcm::HttpConnectionM
     if (Status s = setMillis(field.has, field.value, fieldPath(path, field.name), field.target); !s) return s.error();
   }
   if (Status s = toUpgradeConfigs(proto, path, out); !s) return s.error();
+  if (proto.has_tracing()) {
+    Result<Tracing> tracing = toTracing(proto.tracing(), fieldPath(path, "tracing"));
+    if (!tracing) return tracing.error();
+    out.tracing = std::move(*tracing);
+  }
+  for (int i = 0; i < proto.access_log_size(); ++i) {
+    const std::string item = indexPath(fieldPath(path, "access_log"), static_cast<size_t>(i));
+    Result<AccessLog> log = toAccessLog(proto.access_log(i), item);
+    if (!log) return log.error();
+    out.access_logs.push_back(std::move(*log));
+  }
   return out;
 }
 

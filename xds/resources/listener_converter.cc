@@ -19,6 +19,7 @@ namespace listener = envoy::config::listener::v3;
 namespace hcm = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp = envoy::extensions::filters::network::tcp_proxy::v3;
 namespace network_rbac = envoy::extensions::filters::network::rbac::v3;
+namespace core = envoy::config::core::v3;
 using base::Result;
 using base::Status;
 
@@ -216,6 +217,11 @@ Result<Listener> toListener(const listener::Listener& proto, std::string_view pa
   Result<SocketAddress> address = toSocketAddress(proto.address(), fieldPath(path, "address"), PortPolicy::kAllowZero);
   if (!address) return address.error();
   out.address = std::move(*address);
+  switch (proto.traffic_direction()) {
+    case core::INBOUND: out.direction = Listener::Direction::kInbound; break;
+    case core::OUTBOUND: out.direction = Listener::Direction::kOutbound; break;
+    default: out.direction = Listener::Direction::kUnspecified; break;
+  }
 
   if (proto.filter_chains_size() == 0 && !proto.has_default_filter_chain()) {
     return invalidField(fieldPath(path, "filter_chains"),

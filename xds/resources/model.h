@@ -240,6 +240,38 @@ struct Rbac {
 
 // ---- Listeners ------------------------------------------------------------
 
+// HttpConnectionManager.tracing: where this listener's spans go and how many
+// requests are traced. The collector is a cluster (as in Envoy); Remora's
+// span exporter on the main thread posts batches to one of its endpoints.
+struct TracingProvider {
+  enum class Format { kOtlpHttp, kZipkinJson };
+  Format format = Format::kOtlpHttp;
+  std::string cluster;    // the collector's cluster
+  std::string path;       // "/v1/traces" (OTLP) or "/api/v2/spans" (Zipkin)
+  std::string authority;  // the Host header; "" means the cluster's name
+  std::string service_name;  // the resource's service.name; "" means the node's cluster
+  Millis timeout{5000};
+  bool operator==(const TracingProvider&) const = default;
+};
+
+struct Tracing {
+  // The share of requests without a caller's decision that are traced, 0..1
+  // (random_sampling, a percentage in xDS; Envoy's default is 100 %).
+  double sampling = 1.0;
+  TracingProvider provider;
+  uint32_t max_path_tag_length = 256;
+  bool operator==(const Tracing&) const = default;
+};
+
+// HttpConnectionManager.access_log: envoy.access_loggers.file (path) or
+// envoy.access_loggers.stdout; one line per request.
+struct AccessLog {
+  enum class Format { kText, kJson };
+  Format format = Format::kText;
+  std::string path;  // "/dev/stdout" for the stdout logger
+  bool operator==(const AccessLog&) const = default;
+};
+
 struct HttpConnectionManager {
   enum class CodecType { kAuto, kHttp1, kHttp2 };
   std::string stat_prefix;
@@ -265,6 +297,8 @@ struct HttpConnectionManager {
   // x-forwarded-client-cert carries the peer's URI SAN to the app; otherwise
   // (SANITIZE, the default) any incoming x-forwarded-client-cert is removed.
   bool forward_client_identity = false;
+  std::optional<Tracing> tracing;
+  std::vector<AccessLog> access_logs;
   bool operator==(const HttpConnectionManager&) const = default;
 };
 
@@ -297,8 +331,10 @@ struct FilterChain {
 };
 
 struct Listener {
+  enum class Direction { kUnspecified, kInbound, kOutbound };  // traffic_direction
   std::string name;
   SocketAddress address;
+  Direction direction = Direction::kUnspecified;
   std::vector<FilterChain> filter_chains;
   std::optional<FilterChain> default_filter_chain;
   // Sniffing (listener_filters http_inspector / tls_inspector) is on when a

@@ -14,6 +14,16 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
+// grpc-status values are 0..16; the record keeps a static string so it
+// needs no copy of the header.
+std::string_view noteGrpcStatus(std::string_view value) {
+  static constexpr std::string_view kCodes[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8",
+                                                "9", "10", "11", "12", "13", "14", "15", "16"};
+  for (std::string_view code : kCodes) {
+    if (code == value) return code;
+  }
+  return "invalid";
+}
 }  // namespace
 
 uint32_t grpcStatusFor(base::Error reason, uint32_t http_status) {
@@ -83,6 +93,13 @@ uint32_t localReplyStatus(base::Error reason) {
 }
 
 ActiveStream::ActiveStream(ConnectionManager& manager, Stream& stream) : manager_(manager), stream_(&stream) {
+  const ManagerSettings& settings = manager_.settings();
+  record_.listener = settings.listener;
+  record_.direction = settings.direction;
+  record_.protocol = protocolName(manager_.protocol());
+  record_.start = std::chrono::steady_clock::now();
+  record_.start_unix_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   handler_ = manager_.factory().createHandler(*this);
   net::Dispatcher& d = manager_.connection().dispatcher();
   if (manager_.settings().stream_idle_timeout.count() > 0) {
@@ -131,12 +148,33 @@ void ActiveStream::onHeaders(HeaderMapPtr headers, bool end_stream) {
     }
   }
   if (end_stream) request_done_ = true;
+  if (StreamObserver* observer = manager_.settings().observer) {
+    record_.peer_identity = peerIdentity();
+    record_.grpc = is_grpc_;
+    observer->onRequestHeaders(*headers, record_);
+    if (record_.details) {
+      // Copies only for the access log and traced requests.
+      record_.method.assign(headers->method());
+      record_.path.assign(headers->path());
+      if (auto authority = headers->get(":authority")) record_.authority.assign(*authority);
+      else if (auto host = headers->get("host")) record_.authority.assign(*host);
+      if (auto ua = headers->get("user-agent")) record_.user_agent.assign(*ua);
+      if (auto id = headers->get("x-request-id")) record_.request_id.assign(*id);
+      record_.downstream_address = remoteAddress().toString();
+    }
+  }
   handler_->onRequestHeaders(std::move(headers), end_stream);
   if (end_stream) requestEnded();
 }
 
+uint64_t ActiveStream::prepareUpstreamAttempt(HeaderMap& upstream_headers) {
+  StreamObserver* observer = manager_.settings().observer;
+  return observer != nullptr ? observer->onUpstreamAttempt(upstream_headers, record_) : 0;
+}
+
 void ActiveStream::onData(net::Buffer& data, bool end_stream) {
   touch();
+  record_.request_bytes += data.length();
   if (end_stream) request_done_ = true;
   if (finished_ || response_done_) {
     data.clear();
@@ -157,6 +195,7 @@ void ActiveStream::onReset(StreamResetReason reason, std::string_view detail) {
   stream_ = nullptr;
   if (finished_) return;
   manager_.counters().downstream_resets.inc();
+  record_.downstream_reset = true;
   std::string why = "downstream reset (" + std::string(resetReasonName(reason)) + ")";
   if (!detail.empty()) why += ": " + std::string(detail);
   handler_->onDownstreamReset(why);
@@ -176,6 +215,10 @@ void ActiveStream::encodeHeaders(HeaderMapPtr headers, bool end_stream) {
   touch();
   response_started_ = true;
   response_status_ = headers->status();
+  record_.status = response_status_;
+  if (is_grpc_) {
+    if (auto grpc_status = headers->get("grpc-status")) record_.grpc_status = noteGrpcStatus(*grpc_status);
+  }
   const uint32_t cls = response_status_ / 100;
   if (cls >= 1 && cls <= 5) manager_.counters().responses_by_class[cls].inc();
   stream_->encodeHeaders(*headers, end_stream);
@@ -188,12 +231,16 @@ void ActiveStream::encodeData(net::Buffer& data, bool end_stream) {
     return;
   }
   touch();
+  record_.response_bytes += data.length();
   stream_->encodeData(data, end_stream);
   if (end_stream) responseEnded();
 }
 
 void ActiveStream::encodeTrailers(HeaderMapPtr trailers) {
   if (finished_ || stream_ == nullptr) return;
+  if (is_grpc_) {
+    if (auto grpc_status = trailers->get("grpc-status")) record_.grpc_status = noteGrpcStatus(*grpc_status);
+  }
   stream_->encodeTrailers(*trailers);
   responseEnded();
 }
@@ -206,6 +253,7 @@ void ActiveStream::encodeInformational(const HeaderMap& headers) {
 void ActiveStream::sendLocalReply(uint32_t status, base::Error reason, std::string_view detail) {
   if (finished_ || stream_ == nullptr) return;
   manager_.counters().local_replies.inc(reason);
+  record_.local_reply = base::errorName(reason);
   if (response_started_) {
     // Part of the real response already went out: a reset is the only honest
     // ending (a short body must never look complete).
@@ -242,6 +290,7 @@ void ActiveStream::sendLocalReply(uint32_t status, base::Error reason, std::stri
 
 void ActiveStream::resetDownstream(base::Error reason, std::string_view detail) {
   if (finished_) return;
+  if (record_.local_reply.empty()) record_.local_reply = base::errorName(reason);
   Stream* s = stream_;
   stream_ = nullptr;
   if (s != nullptr) s->resetStream(StreamResetReason::kLocalReset);
@@ -305,6 +354,10 @@ void ActiveStream::finish() {
   finished_ = true;
   if (idle_timer_) idle_timer_->disable();
   if (request_timer_) request_timer_->disable();
+  if (StreamObserver* observer = manager_.settings().observer) {
+    record_.end = std::chrono::steady_clock::now();
+    observer->onStreamEnd(record_);
+  }
   manager_.onStreamDone(*this);
 }
 

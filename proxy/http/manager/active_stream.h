@@ -44,6 +44,8 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   const net::Address& localAddress() const override;
   std::string_view peerIdentity() const override;
   net::Dispatcher& dispatcher() override;
+  observability::RequestRecord* record() override { return &record_; }
+  uint64_t prepareUpstreamAttempt(HeaderMap& upstream_headers) override;
 
   // The connection closed or is draining under this stream.
   void abort(std::string_view reason);
@@ -70,6 +72,7 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   bool finished_ = false;
   bool is_head_ = false;
   bool is_grpc_ = false;  // content-type application/grpc*: local replies speak gRPC
+  observability::RequestRecord record_;
 };
 
 // Status, x-remora-error value and words for a local reply. Also used by

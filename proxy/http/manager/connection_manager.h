@@ -32,6 +32,10 @@ struct ManagerSettings {
   CodecLimits limits;
   bool websocket_upgrade = false;
   bool connect_upgrade = false;
+  observability::TrafficDirection direction = observability::TrafficDirection::kUnspecified;
+  std::string_view listener;  // the listener's name (outlives its managers)
+  // Sees every request (metrics, tracing, access log); null: none.
+  StreamObserver* observer = nullptr;
 };
 ManagerSettings managerSettingsFor(const xds::resources::HttpConnectionManager& config);
 

@@ -15,6 +15,7 @@
 #include "proxy/http/codec.h"
 #include "proxy/net/address.h"
 #include "proxy/net/dispatcher.h"
+#include "proxy/observability/request_record.h"
 #include "proxy/observability/worker_stats.h"
 #include "xds/base/error.h"
 
@@ -46,6 +47,26 @@ class DownstreamStream {
   // The caller's verified identity (its SPIFFE ID) when it came over mTLS; "".
   virtual std::string_view peerIdentity() const { return {}; }
   virtual net::Dispatcher& dispatcher() = 0;
+  // What is known about this request so far, for metrics, tracing and the
+  // access log; the router fills in its part. Null when nothing observes the
+  // stream (the admin endpoint).
+  virtual observability::RequestRecord* record() { return nullptr; }
+  // An upstream try is about to send `upstream_headers`: the observer writes
+  // the trace context for the next hop; returns the try's span id (0 when the
+  // request is not traced).
+  virtual uint64_t prepareUpstreamAttempt(HeaderMap& upstream_headers) { return 0; }
+};
+
+// Watches every request of a connection manager: sees the request headers
+// before the handler (to read trace context and decide sampling) and the
+// finished record once the stream ends (histograms, spans, the access log).
+// One per HTTP filter chain per worker; worker-local.
+class StreamObserver {
+ public:
+  virtual ~StreamObserver() = default;
+  virtual void onRequestHeaders(const HeaderMap& headers, observability::RequestRecord& record) = 0;
+  virtual uint64_t onUpstreamAttempt(HeaderMap& upstream_headers, observability::RequestRecord& record) = 0;
+  virtual void onStreamEnd(observability::RequestRecord& record) = 0;
 };
 
 // Serves one request. Created per stream by a StreamHandlerFactory; destroyed

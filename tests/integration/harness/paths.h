@@ -30,4 +30,7 @@ std::string sourcePath(std::string_view relative);
 // (Debian's /usr/bin/python3 when present: it starts faster than a shim).
 std::string python3Path();
 
+// An executable's path from $PATH ("" when there is none), e.g. "node".
+std::string findInPath(std::string_view name);
+
 }  // namespace remora::harness

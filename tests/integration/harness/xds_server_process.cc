@@ -22,19 +22,7 @@ using nlohmann::json;
 constexpr std::string_view kServerDir = "tests/integration/xds_server";
 constexpr std::string_view kPortFile = "xds_server.ports";
 
-// `node` from $PATH, or "" when there is none.
-std::string findNode() {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!rest.empty()) {
-    const size_t colon = rest.find(':');
-    const std::string candidate = std::string(rest.substr(0, colon)) + "/node";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return "";
-}
+std::string findNode() { return findInPath("node"); }
 
 base::Status checkInstalled() {
   if (findNode().empty()) return fail(Error::kNotFound, "node is not installed: run scripts/deps.sh");

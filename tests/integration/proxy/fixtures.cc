@@ -31,7 +31,9 @@ std::string httpListenerYaml(const HttpListenerSpec& spec) {
                     "http_filters:\n- name: envoy.filters.http.router\n  typed_config:\n"
                     "    \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n";
   return "- name: " + spec.name +
-         "\n  address:\n    socket_address: { address: 127.0.0.1, port_value: 0 }\n  filter_chains:\n"
+         "\n  address:\n    socket_address: { address: 127.0.0.1, port_value: 0 }\n" +
+         (spec.direction.empty() ? "" : "  traffic_direction: " + spec.direction + "\n") +
+         "  filter_chains:\n"
          "  - filters:\n    - name: envoy.filters.network.http_connection_manager\n      typed_config:\n" +
          indent(hcm, 8);
 }

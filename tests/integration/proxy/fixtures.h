@@ -28,6 +28,7 @@ struct HttpListenerSpec {
   std::string routes;          // YAML list under routes:, unindented
   std::string hcm_extra;       // more HttpConnectionManager fields, unindented
   std::string virtual_hosts;   // replaces the default virtual host when set
+  std::string direction;       // traffic_direction (INBOUND, OUTBOUND) when set
 };
 
 std::string httpListenerYaml(const HttpListenerSpec& spec);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/unit/upstream/strict_loop_fixture.h"
 #include "tests/unit/net/test_callbacks.h"
@@ -234,4 +235,54 @@ TEST_CASE_METHOD(StrictLoopFixture, "admin shutdown closes idle admin connection
   runFor(10ms);
   rig.server.shutdown();
   REQUIRE(runUntil([&] { return idle.closedByServer(); }));
+}
+
+TEST_CASE_METHOD(StrictLoopFixture, "a read-write admin endpoint takes GET and POST and refuses other methods",
+                 "[admin]") {
+  AdminRig rig(dispatcher());
+  std::vector<std::string> methods;
+  rig.server.addReadWriteHandler("/level", "read or change", [&](const AdminRequest& r, Responder respond) {
+    methods.push_back(r.method);
+    respond(AdminResponse{200, "text/plain; charset=utf-8", r.method + "\n"});
+  });
+  for (const char* method : {"GET", "POST", "PUT"}) {
+    Client client(dispatcher(), rig.server.localAddress());
+    client.send(request(method, "/level"));
+    REQUIRE(runUntil([&] { return client.closedByServer(); }));
+    if (std::string(method) == "PUT") {
+      CHECK(client.statusLine() == "HTTP/1.1 405 Method Not Allowed");
+      CHECK_THAT(client.body(), Catch::Contains("use GET to read, POST to change"));
+    } else {
+      CHECK(client.statusLine() == "HTTP/1.1 200 OK");
+      CHECK(client.body() == std::string(method) + "\n");
+    }
+  }
+  CHECK(methods == std::vector<std::string>{"GET", "POST"});
+  Client index(dispatcher(), rig.server.localAddress());
+  index.send(request("GET", "/"));
+  REQUIRE(runUntil([&] { return index.closedByServer(); }));
+  CHECK_THAT(index.body(), Catch::Contains("/level (GET, POST): read or change"));
+}
+
+TEST_CASE_METHOD(StrictLoopFixture, "an admin server built without its index answers / with 404", "[admin]") {
+  AdminServer scrape(dispatcher(), /*serve_index=*/false);
+  scrape.addHandler("/metrics", "metrics", false, [](const AdminRequest&, Responder respond) {
+    respond(AdminResponse{200, "text/plain; charset=utf-8", "m 1\n"});
+  });
+  auto address = net::Address::fromIpPort("127.0.0.1", 0);
+  REQUIRE(address);
+  REQUIRE(scrape.bind(*address));
+  {
+    Client root(dispatcher(), scrape.localAddress());
+    root.send(request("GET", "/"));
+    REQUIRE(runUntil([&] { return root.closedByServer(); }));
+    CHECK(root.statusLine() == "HTTP/1.1 404 Not Found");
+    CHECK_THAT(root.body(), Catch::Contains("this port serves only"));
+    Client metrics(dispatcher(), scrape.localAddress());
+    metrics.send(request("GET", "/metrics"));
+    REQUIRE(runUntil([&] { return metrics.closedByServer(); }));
+    CHECK(metrics.statusLine() == "HTTP/1.1 200 OK");
+    CHECK(metrics.body() == "m 1\n");
+  }
+  dispatcher().runOnce();
 }

@@ -361,3 +361,59 @@ TEST_CASE("a quoted number is accepted for a number field and a plain one for a 
   CHECK(loaded->bootstrap.clusters[0].name == "123");
   CHECK(loaded->bootstrap.clusters[1].endpoints[2].address.port == 8080);
 }
+
+namespace {
+
+// bootstrapYaml() with `hcm_extra` (indented for the connection manager's
+// typed_config) inserted after its stat_prefix.
+std::string observedYaml(const std::string& hcm_extra) {
+  std::string yaml = bootstrapYaml();
+  const std::string anchor = "          stat_prefix: http\n";
+  yaml.insert(yaml.find(anchor) + anchor.size(), hcm_extra);
+  return yaml;
+}
+
+}  // namespace
+
+TEST_CASE("YAML tracing and access_log blocks in Envoy's shape load", "[config][bootstrap]") {
+  auto loaded = loadBootstrapString(observedYaml(R"(          tracing:
+            random_sampling: { value: 5 }
+            provider:
+              name: envoy.tracers.zipkin
+              typed_config:
+                "@type": type.googleapis.com/envoy.config.trace.v3.ZipkinConfig
+                collector_cluster: other
+                collector_endpoint: /api/v2/spans
+                collector_endpoint_version: HTTP_JSON
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: /tmp/remora-access.log
+              log_format: { json_format: { code: "%RESPONSE_CODE%" } }
+)"),
+                                    ConfigFormat::kYaml, "test.yaml");
+  INFO((loaded ? "" : loaded.error().message));
+  REQUIRE(loaded);
+  const auto& manager = std::get<model::HttpConnectionManager>(loaded->bootstrap.listeners[0].filter_chains[0].filter);
+  REQUIRE(manager.tracing);
+  CHECK(manager.tracing->sampling == Approx(0.05));
+  CHECK(manager.tracing->provider.format == model::TracingProvider::Format::kZipkinJson);
+  CHECK(manager.tracing->provider.cluster == "other");
+  REQUIRE(manager.access_logs.size() == 1);
+  CHECK(manager.access_logs[0] == model::AccessLog{model::AccessLog::Format::kJson, "/tmp/remora-access.log"});
+}
+
+TEST_CASE("a refused tracing field in YAML names its line and path", "[config][bootstrap]") {
+  const std::string message = loadError(observedYaml(R"(          tracing:
+            provider:
+              name: envoy.tracers.zipkin
+              typed_config:
+                "@type": type.googleapis.com/envoy.config.trace.v3.ZipkinConfig
+                collector_cluster: other
+                collector_endpoint_version: GRPC
+)"));
+  CHECK(message ==
+        "test.yaml:18: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing.provider."
+        "typed_config.collector_endpoint_version: not supported by remora-proxy (GRPC; supported: HTTP_JSON)");
+}

@@ -43,9 +43,10 @@ Contents ofSnapshot(const xds::server::ResourceSnapshot& snapshot) {
   return out;
 }
 
-Contents ofReference(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {}) {
+Contents ofReference(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {},
+                     const MeshTracing& tracing = {}) {
   Contents out;
-  const ProxyResources reference = buildForProxy(state, proxy, security);
+  const ProxyResources reference = buildForProxy(state, proxy, security, tracing);
   for (const auto& [type, bodies] : reference.resources) {
     for (const auto& body : bodies) out[{type, xds::server::resourceName(body).value()}] = body.value();
   }
@@ -103,6 +104,35 @@ TEST_CASE("with mTLS on, every proxy still gets exactly what buildForProxy build
   auto built = plaintext.forProxy(sidecar("web", {8080}));
   REQUIRE(built);
   CHECK(built->snapshot->count(res::kSecretTypeUrl) == 0);
+}
+
+TEST_CASE("with tracing on, every proxy still gets exactly what buildForProxy builds for it", "[cp][mesh]") {
+  auto state = std::make_shared<const MeshState>(smallMesh());
+  for (auto format : {MeshTracing::Format::kOtlp, MeshTracing::Format::kZipkin}) {
+    MeshTracing tracing;
+    tracing.enabled = true;
+    tracing.format = format;
+    tracing.host = "10.9.0.1";
+    tracing.port = 4318;
+    tracing.path = "/v1/traces";
+    tracing.sampling_percent = 10;
+    MeshSnapshots snapshots(state, nullptr, {}, tracing);
+    CHECK(snapshots.tracing() == tracing);
+    ProxyIdentity own_address = sidecar("web", {8080});
+    own_address.outbound_host = "127.0.0.1";
+    own_address.outbound_port = 0;
+    ProxyIdentity grpc_client;
+    // Asked twice, "web" must get its own outbound listener both times, not
+    // the one built for "reviews" or for clients.
+    for (const ProxyIdentity& proxy : {sidecar("web", {8080}), sidecar("reviews", {9080}), sidecar("web", {8080}),
+                                       own_address, grpc_client, sidecar("db", {5432}, "data")}) {
+      INFO("proxy " << proxy.service << " in " << proxy.namespace_);
+      auto built = snapshots.forProxy(proxy);
+      REQUIRE(built);
+      CHECK(ofSnapshot(*built->snapshot) == ofReference(*state, proxy, {}, tracing));
+      CHECK(built->snapshot->find(res::kClusterTypeUrl, "remora-tracing-collector") != nullptr);
+    }
+  }
 }
 
 TEST_CASE("sidecars get no API listeners, gRPC clients do", "[cp][mesh]") {

@@ -296,3 +296,68 @@ TEST_CASE("without ADS, a TLS context may not wait for a secret over ADS", "[xds
         "static_resources.clusters[0].transport_socket: not supported by remora-proxy (secret \"ROOTCA\" needs "
         "dynamic_resources.ads_config (an ADS stream to fetch it over))");
 }
+
+namespace {
+
+// A bootstrap with one HTTP listener whose connection manager adds `hcm_extra`.
+std::string observedBootstrap(const std::string& hcm_extra, const std::string& clusters = R"({"name": "c"})") {
+  return R"({"static_resources": {"clusters": [)" + clusters + R"(], "listeners": [{
+      "name": "inbound", "traffic_direction": "INBOUND",
+      "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+      "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "in", "http_filters": [{"name": "envoy.filters.http.router"}],
+        "route_config": {"virtual_hosts": [{"name": "v", "domains": ["*"],
+          "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "c"}}]}]}, )" +
+         hcm_extra + "}}]}]}]}}";
+}
+
+constexpr const char* kOtlpTracing = R"("tracing": {"random_sampling": {"value": 10}, "provider": {
+    "name": "envoy.tracers.opentelemetry", "typed_config": {
+      "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig", "service_name": "shop",
+      "http_service": {"http_uri": {"uri": "http://collector:4318/v1/traces", "cluster": "otel",
+                                    "timeout": "1s"}}}}})";
+
+}  // namespace
+
+TEST_CASE("a bootstrap with tracing, access logs and a direction converts", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(observedBootstrap(
+      std::string(kOtlpTracing) + R"(, "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+          "log_format": {"json_format": {"status": "%RESPONSE_CODE%"}}}}])",
+      R"({"name": "c"}, {"name": "otel"})")));
+  INFO((b ? "" : b.error().message));
+  REQUIRE(b);
+  REQUIRE(b->listeners.size() == 1);
+  const Listener& listener = b->listeners[0];
+  CHECK(listener.direction == Listener::Direction::kInbound);
+  const auto& manager = std::get<HttpConnectionManager>(listener.filter_chains[0].filter);
+  REQUIRE(manager.tracing);
+  CHECK(manager.tracing->sampling == Approx(0.1));
+  CHECK(manager.tracing->provider.cluster == "otel");
+  CHECK(manager.tracing->provider.authority == "collector:4318");
+  CHECK(manager.tracing->provider.service_name == "shop");
+  REQUIRE(manager.access_logs.size() == 1);
+  CHECK(manager.access_logs[0].format == AccessLog::Format::kJson);
+  CHECK(manager.access_logs[0].path == "/dev/stdout");
+}
+
+TEST_CASE("a tracing collector cluster must exist in the bootstrap", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(observedBootstrap(kOtlpTracing)));
+  REQUIRE_FALSE(b);
+  CHECK(b.error().code == Error::kNotFound);
+  CHECK(b.error().message ==
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing.provider.typed_config."
+        "http_service.http_uri.cluster: cluster \"otel\" does not exist in static_resources.clusters");
+}
+
+TEST_CASE("a malformed access log in a bootstrap names its field from the root", "[xds][resources][bootstrap]") {
+  auto b = toBootstrap(protoFromJson<BootstrapProto>(observedBootstrap(
+      R"("access_log": [{"name": "envoy.access_loggers.file", "filter": {"status_code_filter": {"comparison":
+          {"op": "GE", "value": {"default_value": 500, "runtime_key": "k"}}}}, "typed_config": {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", "path": "/tmp/a"}}])")));
+  REQUIRE_FALSE(b);
+  CHECK(b.error().code == Error::kUnsupported);
+  CHECK(b.error().message.starts_with(
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].filter: not supported"));
+}

@@ -163,3 +163,44 @@ TEST_CASE("the peer identity reaches the app only with SANITIZE_SET and uri", "[
   REQUIRE_FALSE(no_uri);
   CHECK(no_uri.error().message == "tc.set_current_client_cert_details.uri: must be true with SANITIZE_SET");
 }
+
+TEST_CASE("tracing and access logs convert into the connection manager", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(R"(
+      "tracing": {"random_sampling": {"value": 50}, "provider": {"name": "envoy.tracers.zipkin", "typed_config": {
+          "@type": "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig", "collector_cluster": "zipkin"}}},
+      "access_log": [
+        {"name": "envoy.access_loggers.stdout", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"}},
+        {"name": "envoy.access_loggers.file", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": "/tmp/access.json", "log_format": {"json_format": {}}}}])")),
+                                         "tc");
+  REQUIRE(manager);
+  REQUIRE(manager->tracing);
+  CHECK(manager->tracing->sampling == Approx(0.5));
+  CHECK(manager->tracing->provider.cluster == "zipkin");
+  REQUIRE(manager->access_logs.size() == 2);
+  CHECK(manager->access_logs[0] == AccessLog{AccessLog::Format::kText, "/dev/stdout"});
+  CHECK(manager->access_logs[1] == AccessLog{AccessLog::Format::kJson, "/tmp/access.json"});
+}
+
+TEST_CASE("without tracing or access_log the connection manager neither traces nor logs", "[xds][resources][hcm]") {
+  auto manager = toHttpConnectionManager(protoFromJson<HcmProto>(hcm("")), "tc");
+  REQUIRE(manager);
+  CHECK_FALSE(manager->tracing);
+  CHECK(manager->access_logs.empty());
+}
+
+TEST_CASE("tracing and access log errors carry the connection manager's path", "[xds][resources][hcm]") {
+  auto tracing = toHttpConnectionManager(protoFromJson<HcmProto>(hcm(R"("tracing": {})")), "tc");
+  REQUIRE_FALSE(tracing);
+  CHECK(tracing.error().message == "tc.tracing.provider: is required: remora-proxy exports spans itself");
+  auto log = toHttpConnectionManager(
+      protoFromJson<HcmProto>(hcm(R"("access_log": [{"name": "x", "typed_config": {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"}},
+          {"name": "y", "typed_config": {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"}}])")),
+      "tc");
+  REQUIRE_FALSE(log);
+  CHECK(log.error().message == "tc.access_log[1].typed_config.path: is required");
+}

@@ -142,3 +142,16 @@ TEST_CASE("a listener needs a name, an address and a chain", "[xds][resources][l
   REQUIRE_FALSE(original_dst);
   CHECK(original_dst.error().message == "use_original_dst: not supported by remora-proxy");
 }
+
+TEST_CASE("traffic_direction becomes the listener's direction", "[xds][resources][listener]") {
+  const std::string chains = "[" + chain(R"({"destination_port": 8080})") + "]";
+  auto unset = toListener(protoFromJson<ListenerProto>(listener(chains)));
+  REQUIRE(unset);
+  CHECK(unset->direction == Listener::Direction::kUnspecified);
+  auto inbound = toListener(protoFromJson<ListenerProto>(listener(chains, R"("traffic_direction": "INBOUND")")));
+  REQUIRE(inbound);
+  CHECK(inbound->direction == Listener::Direction::kInbound);
+  auto outbound = toListener(protoFromJson<ListenerProto>(listener(chains, R"("traffic_direction": "OUTBOUND")")));
+  REQUIRE(outbound);
+  CHECK(outbound->direction == Listener::Direction::kOutbound);
+}
