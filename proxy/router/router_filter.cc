@@ -7,6 +7,14 @@
 #include "proxy/router/hash_policy.h"
 
 namespace remora::router {
+
+namespace {
+// Wall-clock time of a steady-clock reading, from the request's start (read
+// once, by the connection manager): no wall-clock read per try.
+int64_t unixNsAt(const observability::RequestRecord& r, std::chrono::steady_clock::time_point t) {
+  return r.start_unix_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(t - r.start).count();
+}
+}  // namespace
 namespace {
 
 // Body bytes we hold per request while the upstream connection is set up,
@@ -174,7 +182,7 @@ void RouterFilter::startTry() {
       observability::AttemptRecord& a = r->attempts.emplace_back();
       a.number = attempts_;
       a.upstream_host = host->name();
-      a.start_unix_ns = tries_.back()->startUnixNs();
+      a.start_unix_ns = unixNsAt(*r, tries_.back()->preciseStart());
     }
   }
   // May call back (ready or failed) before returning.
@@ -571,8 +579,7 @@ void RouterFilter::endTry(UpstreamRequest& request, std::string_view error) {
   const auto now = std::chrono::steady_clock::now();
   if (cluster_ != nullptr) cluster_->counters().attempt_duration.recordDuration(now - request.preciseStart());
   if (observability::AttemptRecord* a = attemptRecord(request)) {
-    a->end_unix_ns = request.startUnixNs() +
-                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - request.preciseStart()).count();
+    a->end_unix_ns = unixNsAt(*downstream_.record(), now);
     a->status = request.status();
     a->error = error;
   }

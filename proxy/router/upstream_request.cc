@@ -7,9 +7,7 @@ namespace remora::router {
 UpstreamRequest::UpstreamRequest(UpstreamRequestOwner& owner, net::Dispatcher& dispatcher, upstream::Host& host,
                                  upstream::ConnectionPool& pool, uint32_t attempt)
     : owner_(owner), dispatcher_(dispatcher), host_(host), pool_(pool), attempt_(attempt),
-      started_at_(dispatcher.now()), precise_start_(std::chrono::steady_clock::now()),
-      start_unix_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count()) {
+      started_at_(dispatcher.now()), precise_start_(std::chrono::steady_clock::now()) {
   host_.requestStarted();
   counted_ = true;
 }

@@ -72,7 +72,6 @@ class UpstreamRequest : public http::StreamCallbacks, public upstream::PoolCallb
   // Precise clock readings (the loop's cached time is only as fine as a
   // loop iteration) for the attempt histogram and the try's span.
   std::chrono::steady_clock::time_point preciseStart() const { return precise_start_; }
-  int64_t startUnixNs() const { return start_unix_ns_; }
   // The upstream's :status once headers came (0 before).
   uint32_t status() const { return status_; }
   void setStatus(uint32_t status) { status_ = status; }
@@ -109,7 +108,6 @@ class UpstreamRequest : public http::StreamCallbacks, public upstream::PoolCallb
   std::chrono::milliseconds per_try_timeout_{0};
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point precise_start_;
-  int64_t start_unix_ns_ = 0;
   uint32_t status_ = 0;
   bool ended_ = false;
   bool wrote_ = false;

@@ -49,15 +49,6 @@ void appendTraceId(std::string& out, const TraceId& id) {
 
 // Same words as directionName() (request_record.h), which no library this one
 // links defines yet. TODO(access-log): use directionName() once it has a home.
-std::string_view directionText(TrafficDirection direction) {
-  switch (direction) {
-    case TrafficDirection::kInbound: return "inbound";
-    case TrafficDirection::kOutbound: return "outbound";
-    case TrafficDirection::kUnspecified: break;
-  }
-  return "unspecified";
-}
-
 // The length of the valid UTF-8 sequence at the start of `s`, or 0 when it
 // is not one (RFC 3629: no overlong forms, no surrogates, nothing past
 // U+10FFFF).
@@ -145,7 +136,7 @@ void appendJsonLine(std::string& out, const RequestRecord& r, bool upstream_know
   out += '"';
   appendTraceId(out, r.trace.trace_id);
   out += '"';
-  appendJsonField(out, "direction", directionText(r.direction));
+  appendJsonField(out, "direction", directionName(r.direction));
   appendJsonField(out, "listener", r.listener);
   out += "}\n";
 }
@@ -225,7 +216,7 @@ void appendTextLine(std::string& out, const RequestRecord& r, bool upstream_know
   out += ' ';
   appendInt(out, r.attempt_count);
   out += ' ';
-  out += directionText(r.direction);
+  out += directionName(r.direction);
   out += ' ';
   appendBare(out, r.listener);
   out += ' ';
