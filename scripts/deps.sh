@@ -20,6 +20,10 @@ PACKAGES=(
   # real clients, servers and peers for integration tests and benchmarks
   curl nghttp2-client nghttp2-proxy nghttp2-server haproxy nginx-light wrk testssl.sh
   python3 procps iproute2 openssl
+  # remora-proxy init programs capture rules (iptables-nft; setpriv is util-linux)
+  iptables
+  # tests/e2e reads the bytes between two pods off the wire
+  tshark
   # promtool checks our Prometheus exposition output in unit tests
   prometheus
   # the integration harness reads the xDS test server's JSON (XdsServerProcess)
@@ -58,11 +62,13 @@ else
 fi
 
 # Test setup, not the build: the node modules of the xDS test server and of
-# the trace collector, exactly as their committed lockfiles pin them
+# the trace collector and of the Kubernetes schema validator
+# (tests/integration/k8s_schema), exactly as their committed lockfiles pin them
 # (node_modules itself is never committed). Re-run when missing or older
 # than the lockfile.
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for NODE_DIR in "$ROOT_DIR/tests/integration/xds_server" "$ROOT_DIR/tests/integration/trace_collector"; do
+for NODE_DIR in "$ROOT_DIR/tests/integration/xds_server" "$ROOT_DIR/tests/integration/trace_collector" \
+    "$ROOT_DIR/tests/integration/k8s_schema"; do
   if [ ! -d "$NODE_DIR/node_modules" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules" ]; then
     echo "deps: npm ci in $NODE_DIR"
     npm ci --prefix "$NODE_DIR" --no-audit --no-fund

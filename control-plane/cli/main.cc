@@ -4,6 +4,7 @@
 //             apply -f FILE | get KIND [NAME] | delete KIND NAME | delete -f FILE | proxy-status
 //             token create|list|delete | identity | ca status|rotate PHASE
 //             proxy-config endpoints --admin HOST:PORT [--cluster NAME]
+//             inject -f FILE [--control-plane H:P] [--image I] [--proxy-uid N] [-o yaml|json]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught (as in proxy/main/main.cc,
@@ -16,6 +17,7 @@
 
 #include "control-plane/cli/api_client.h"
 #include "control-plane/cli/commands.h"
+#include "control-plane/cli/inject.h"
 #include "control-plane/cli/kinds.h"
 #include "control-plane/cli/manifest.h"
 #include "control-plane/cli/proxy_config.h"
@@ -42,6 +44,8 @@ struct Flags {
   std::string phase;
   std::string admin;
   std::string cluster;
+  InjectOptions inject;
+  std::string inject_output = "yaml";
 };
 
 int finish(const CommandOutput& output, int code) {
@@ -150,6 +154,16 @@ int main(int argc, char** argv) {
   endpoints->add_option("-o,--output", flags.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
 
+  CLI::App* inject = app.add_subcommand(
+      "inject", "add the Remora sidecar to the workloads of a Kubernetes manifest (prints the result)");
+  inject->add_option("-f,--filename", flags.file, "manifest to inject, - for stdin")->required();
+  inject->add_option("--control-plane", flags.inject.control_plane, "remora-cp's xDS address, HOST:PORT")
+      ->capture_default_str();
+  inject->add_option("--image", flags.inject.image, "the image holding remora-proxy")->capture_default_str();
+  inject->add_option("--proxy-uid", flags.inject.proxy_uid, "the uid the sidecar runs as, excluded from capture")
+      ->capture_default_str();
+  inject->add_option("-o,--output", flags.inject_output, "yaml or json")->check(CLI::IsMember({"yaml", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,6 +171,12 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (inject->parsed()) {
+    // Offline: no control plane is contacted, so the API flags do not matter.
+    flags.inject.format = flags.inject_output == "json" ? OutputFormat::kJson : OutputFormat::kYaml;
+    CommandOutput output;
+    return finish(output, runInject(flags.file, flags.inject, output));
+  }
   auto timeout = parseTimeout(flags.timeout);
   if (!timeout) return usage(timeout.error().message);
   auto token = loadToken(flags);

@@ -76,7 +76,7 @@ base::Status ControlPlane::serve() {
   xds::AdsServiceOptions ads;
   ads.debounce = config_.push_debounce;
   ads.on_node_connected = [this](const envoy::config::core::v3::Node& node) { return onNodeConnected(node); };
-  ads.on_node_disconnected = [this](const std::string& node_id) { onNodeDisconnected(node_id); };
+  ads.on_node_disconnected = [this](const std::string& node_id, bool left) { onNodeDisconnected(node_id, left); };
   ads.metrics = &xds_metrics_;
   ads.change_origin = [this]() -> std::optional<Clock::time_point> {
     const int64_t ns = publishing_origin_ns_.load();
@@ -180,7 +180,7 @@ base::Status ControlPlane::onNodeConnected(const envoy::config::core::v3::Node& 
   return base::Status::ok();
 }
 
-void ControlPlane::onNodeDisconnected(const std::string& node_id) {
+void ControlPlane::onNodeDisconnected(const std::string& node_id, bool left) {
   bool gone = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -188,8 +188,13 @@ void ControlPlane::onNodeDisconnected(const std::string& node_id) {
     if (it != nodes_.end() && --it->second.streams <= 0) {
       nodes_.erase(it);
       gone = true;
-      sidecars_.disconnected(node_id, Clock::now());
-      wake_.notify_all();  // the builder now has an expiry to wait for
+      if (left && sidecars_.left(node_id)) {
+        // A draining sidecar: its peers stop sending to it with the next push.
+        dirty_ = true;
+      } else {
+        sidecars_.disconnected(node_id, Clock::now());
+      }
+      wake_.notify_all();  // the builder now has an expiry to wait for, or a rebuild
     }
   }
   // No stream of it is left to push to; a reconnect builds it afresh.
@@ -257,7 +262,7 @@ void ControlPlane::rebuild() {
   security.trust_bundle_pem = trustBundlePem();
   security.allow_tls12 = config_.security.mesh_allow_tls12;
   auto build = std::make_shared<mesh::MeshSnapshots>(std::move(state), previous.get(), std::move(security),
-                                                     config_.tracing);
+                                                     config_.tracing, config_.outbound_traffic_policy);
   if (!previous || build->warnings() != previous->warnings()) {
     for (const std::string& warning : build->warnings()) spdlog::warn("mesh: {}", warning);
   }
@@ -288,6 +293,14 @@ void ControlPlane::publishFor(const std::string& node_id, const mesh::ProxyIdent
     ++build_errors_;
     spdlog::error("proxy '{}' keeps its last config: {}", node_id, snapshot.error().message);
     return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto node = nodes_.find(node_id);
+    if (node != nodes_.end() && node->second.warnings != snapshot->warnings) {
+      for (const std::string& warning : snapshot->warnings) spdlog::warn("proxy '{}': {}", node_id, warning);
+      node->second.warnings = snapshot->warnings;
+    }
   }
   cache_.setSnapshot(node_id, std::move(snapshot->snapshot));
 }

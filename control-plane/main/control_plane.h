@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "control-plane/api/api_server.h"
 #include "control-plane/ca/certificate_authority.h"
@@ -60,6 +61,9 @@ struct ControlPlaneConfig {
   SecurityConfig security;
   // Where every sidecar sends spans (--tracing-collector); off by default.
   mesh::MeshTracing tracing;
+  // Where intercepted (INTERCEPTION_MODE REDIRECT) sidecars send traffic for
+  // hosts outside the mesh (--outbound-traffic-policy).
+  mesh::OutboundTrafficPolicy outbound_traffic_policy = mesh::OutboundTrafficPolicy::kAllowAny;
 };
 
 class ControlPlane {
@@ -92,7 +96,7 @@ class ControlPlane {
   void onStoreChange(const store::Change& change);
   // gRPC threads.
   base::Status onNodeConnected(const envoy::config::core::v3::Node& node);
-  void onNodeDisconnected(const std::string& node_id);
+  void onNodeDisconnected(const std::string& node_id, bool left);
 
   // The mesh as the store holds it (for the API's reference checks).
   std::shared_ptr<const mesh::MeshState> storeState();
@@ -143,6 +147,9 @@ class ControlPlane {
   struct Node {
     mesh::ProxyIdentity identity;
     int streams = 0;
+    // The proxy's own warnings as last logged (its REMORA_SERVICE is missing,
+    // an address its REDIRECT config leaves out): logged again only on change.
+    std::vector<std::string> warnings;
   };
   std::map<std::string, Node> nodes_;  // connected proxies by node id
   SidecarEndpoints sidecars_;

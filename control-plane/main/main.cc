@@ -8,7 +8,7 @@
 //             [--insecure] [--trust-domain TD] [--ca-cert F --ca-key F [--ca-bundle F]]
 //             [--cert-ttl 24h] [--max-cert-ttl 72h] [--mesh-tls-min-version 1.3]
 //             [--tracing-collector otlp://IP:PORT[/path] | zipkin://IP:PORT[/path]]
-//             [--tracing-sampling 100]
+//             [--tracing-sampling 100] [--outbound-traffic-policy allow-any|registry-only]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught, before any server thread
@@ -104,6 +104,12 @@ int main(int argc, char** argv) {
                  "or zipkin://IP:PORT[/path] (Zipkin v2 JSON, default /api/v2/spans); unset: no tracing");
   app.add_option("--tracing-sampling", tracing_sampling,
                  "percent of requests traced when the caller did not decide, 0..100 (default 100)");
+  std::string outbound_policy = "allow-any";
+  app.add_option("--outbound-traffic-policy", outbound_policy,
+                 "where intercepted sidecars (INTERCEPTION_MODE REDIRECT) send traffic for hosts outside the mesh: "
+                 "allow-any (on to its original destination) or registry-only (refused)")
+      ->check(CLI::IsMember({"allow-any", "registry-only"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -162,6 +168,9 @@ int main(int argc, char** argv) {
     if (!percent) return usage("--tracing-sampling: " + percent.error().message);
     config.tracing.sampling_percent = *percent;
   }
+  if (outbound_policy == "registry-only") {
+    config.outbound_traffic_policy = remora::cp::mesh::OutboundTrafficPolicy::kRegistryOnly;
+  }
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return usage("--data-dir " + config.data_dir + ": " + std::strerror(errno));
   }
@@ -192,6 +201,10 @@ int main(int argc, char** argv) {
                  config.tracing.format == remora::cp::mesh::MeshTracing::Format::kOtlp ? "OTLP/HTTP" : "Zipkin JSON",
                  remora::cp::mesh::tracingAuthority(config.tracing), config.tracing.path,
                  config.tracing.sampling_percent);
+  }
+  if (config.outbound_traffic_policy == remora::cp::mesh::OutboundTrafficPolicy::kRegistryOnly) {
+    spdlog::info("intercepted sidecars refuse traffic for hosts outside the mesh (--outbound-traffic-policy "
+                 "registry-only)");
   }
   if (!writeAddress(xds_address_path, xds_host, (*cp)->xdsPort()) ||
       !writeAddress(api_address_path, api_host, (*cp)->apiPort())) {

@@ -29,6 +29,8 @@ void SidecarEndpoints::disconnected(const std::string& node_id, TimePoint now) {
   if (it != sidecars_.end()) it->second.gone_since = now;
 }
 
+bool SidecarEndpoints::left(const std::string& node_id) { return sidecars_.erase(node_id) > 0; }
+
 bool SidecarEndpoints::expire(TimePoint now) {
   const size_t before = sidecars_.size();
   std::erase_if(sidecars_, [&](const auto& kv) {

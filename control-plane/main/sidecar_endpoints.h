@@ -33,6 +33,9 @@ class SidecarEndpoints {
   bool connected(const std::string& node_id, const mesh::ProxyIdentity& identity);
   // The last stream of `node_id` closed: the grace period starts.
   void disconnected(const std::string& node_id, TimePoint now);
+  // The sidecar said goodbye (it is shutting down): its endpoints go now,
+  // with no grace period. Returns whether it was registered.
+  bool left(const std::string& node_id);
   // Forgets sidecars gone for longer than the grace period; returns whether
   // any was forgotten.
   bool expire(TimePoint now);

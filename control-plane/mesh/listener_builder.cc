@@ -3,6 +3,7 @@
 #include <set>
 
 #include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/security_builder.h"
 #include "control-plane/mesh/snapshot_builder.h"
 #include "envoy/config/listener/v3/listener.pb.h"
@@ -106,10 +107,66 @@ google::protobuf::Any apiListener(const std::string& name) {
   return any;
 }
 
+// The HCM on every outbound HTTP chain: RDS "outbound", traced when on.
+void setOutboundHcm(listener::FilterChain& chain, const ProxyIdentity& proxy, const MeshTracing& tracing) {
+  hcm::HttpConnectionManager manager = rdsConnectionManager(std::string(kOutboundListenerName));
+  addTracing(tracing, proxy.service, manager);
+  setHcm(chain, manager);
+}
+
+void setHttpProtocols(listener::FilterChainMatch& match) {
+  match.add_application_protocols("http/1.1");
+  match.add_application_protocols("h2c");
+}
+
+// REDIRECT mode (interception_builder.h): TCP chains by port and address,
+// sniffed HTTP to the route table, everything else on to its original
+// destination (or nowhere, registry-only).
+google::protobuf::Any redirectOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
+                                               std::vector<std::string>& warnings, const MeshTracing& tracing,
+                                               OutboundTrafficPolicy policy) {
+  listener::Listener out;
+  out.set_name(std::string(kOutboundListenerName));
+  setAddress(out, proxy.outbound_host, proxy.outbound_port);
+  out.set_traffic_direction(core::OUTBOUND);
+  addOriginalDstFilter(out);
+  addHttpInspectorFilter(out);
+  const RedirectTcpPlan tcp = planRedirectTcpChains(plans, warnings);
+  for (const RedirectTcpChain& planned : tcp.chains) {
+    listener::FilterChain* chain = out.add_filter_chains();
+    chain->set_name(planned.name);
+    chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(planned.port);
+    setPrefixRanges(planned.addresses, *chain->mutable_filter_chain_match());
+    setTcpProxy(*chain, planned.plan->cluster);
+  }
+  for (uint32_t port : tcp.shared_http_ports) {
+    listener::FilterChain* chain = out.add_filter_chains();
+    chain->set_name("http|" + std::to_string(port));
+    chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(port);
+    setHttpProtocols(*chain->mutable_filter_chain_match());
+    setOutboundHcm(*chain, proxy, tracing);
+  }
+  listener::FilterChain* http = out.add_filter_chains();
+  http->set_name("http");
+  setHttpProtocols(*http->mutable_filter_chain_match());
+  setOutboundHcm(*http, proxy, tracing);
+  listener::FilterChain* fallback = out.mutable_default_filter_chain();
+  const bool allow_any = policy == OutboundTrafficPolicy::kAllowAny;
+  fallback->set_name(allow_any ? "passthrough" : "blackhole");
+  setTcpProxy(*fallback, std::string(allow_any ? kPassthroughCluster : kBlackHoleCluster));
+  google::protobuf::Any any;
+  any.PackFrom(out);
+  return any;
+}
+
 }  // namespace
 
 google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                            std::vector<std::string>& warnings, const MeshTracing& tracing) {
+                                            std::vector<std::string>& warnings, const MeshTracing& tracing,
+                                            OutboundTrafficPolicy policy) {
+  if (proxy.interception == InterceptionMode::kRedirect) {
+    return redirectOutboundListener(plans, proxy, warnings, tracing, policy);
+  }
   listener::Listener out;
   out.set_name(std::string(kOutboundListenerName));
   setAddress(out, proxy.outbound_host, proxy.outbound_port);
@@ -209,6 +266,9 @@ std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& pro
     chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(app_port);
     *out.add_filter_chains() = std::move(chain);
   }
+  // First: the TLS inspector and the chains' destination_port read the
+  // original destination.
+  if (proxy.interception == InterceptionMode::kRedirect) addOriginalDstFilter(out);
   if (mtls == v1::Service::PERMISSIVE) {
     listener::ListenerFilter* inspector = out.add_listener_filters();
     inspector->set_name(std::string(kTlsInspectorName));

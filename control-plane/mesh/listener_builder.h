@@ -1,11 +1,12 @@
 // Listeners for one proxy: "outbound" (:15001), "inbound" (:15006) and the
 // API listeners gRPC's proxyless clients ask for.
 //
-// TCP service ports: the outbound listener gets one TCP proxy filter chain
-// per TCP port, matched on the connection's original destination port (the
-// mesh has no service VIPs to match on yet). A port is therefore one TCP
-// service mesh-wide: a TCP port also used by an HTTP service port, or by a
-// second TCP service, is left out with a warning (first by namespace/name wins).
+// TCP service ports (INTERCEPTION_MODE NONE): the outbound listener gets one
+// TCP proxy filter chain per TCP port, matched on the connection's
+// destination port (an explicit connection names no service address). A
+// port is therefore one TCP service mesh-wide: a TCP port also used by an
+// HTTP service port, or by a second TCP service, is left out with a warning
+// (first by namespace/name wins).
 // Everything else takes the default filter chain: the HTTP connection manager
 // with RDS "outbound".
 //
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
@@ -34,9 +36,23 @@ namespace remora::cp::mesh {
 
 // Binds where `proxy` says (its outbound host and port); nothing else of the
 // proxy shapes it, so proxies with the default address can share one —
-// except, with OTLP tracing, its service (the spans' service.name).
+// except, with OTLP tracing, its service (the spans' service.name), and its
+// interception mode.
+//
+// INTERCEPTION_MODE REDIRECT (interception_builder.h) builds another shape:
+// listener filters original_dst then http_inspector; one TCP proxy chain per
+// TCP service port and destination port, matched on destination_port and
+// prefix_ranges (the service's virtual IPs and endpoint IPs), so one port
+// may serve several TCP services and HTTP ones; an "http|<port>" chain
+// (destination_port, application_protocols) for each such port HTTP
+// services also use; the "http" chain, matched on application_protocols
+// ["http/1.1", "h2c"], with the HCM (RDS "outbound"); and a default chain
+// "passthrough" (tcp_proxy to PassthroughCluster) or, under `policy`
+// registry-only, "blackhole" (to BlackHoleCluster). `policy` only matters
+// there.
 google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                            std::vector<std::string>& warnings, const MeshTracing& tracing = {});
+                                            std::vector<std::string>& warnings, const MeshTracing& tracing = {},
+                                            OutboundTrafficPolicy policy = OutboundTrafficPolicy::kAllowAny);
 
 // Empty when the proxy has no app ports (a client-only proxy). With security
 // enabled, by the proxy's service's mtls mode: STRICT, every chain
@@ -47,6 +63,8 @@ google::protobuf::Any buildOutboundListener(const std::vector<PortPlan>& plans, 
 // Each chain carries the RBAC filters of the AuthorizationPolicies naming
 // the service; warnings about rules that cannot apply go to `warnings`.
 // With tracing enabled, every HTTP chain traces (tracing_builder.h).
+// INTERCEPTION_MODE REDIRECT adds the original_dst listener filter, first,
+// so the chains match the app port the caller dialled, not :15006.
 std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& proxy,
                                                         const std::vector<const PortPlan*>& own_ports,
                                                         const MeshSecurity& security,

@@ -1,6 +1,7 @@
 #include "control-plane/mesh/mesh_snapshots.h"
 
 #include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/listener_builder.h"
 #include "control-plane/mesh/route_builder.h"
 #include "control-plane/mesh/security_builder.h"
@@ -16,11 +17,14 @@ namespace {
 
 // A proxy at the default listener addresses, in namespace `ns`: what the
 // shared parts are built for.
-ProxyIdentity sharedIdentity(const std::string& ns) {
+ProxyIdentity sharedIdentity(const std::string& ns, InterceptionMode interception = InterceptionMode::kNone) {
   ProxyIdentity identity;
   identity.namespace_ = ns;
+  identity.interception = interception;
   return identity;
 }
+
+bool redirected(const ProxyIdentity& proxy) { return proxy.interception == InterceptionMode::kRedirect; }
 
 bool defaultOutboundAddress(const ProxyIdentity& proxy) {
   const ProxyIdentity defaults;
@@ -30,10 +34,11 @@ bool defaultOutboundAddress(const ProxyIdentity& proxy) {
 }  // namespace
 
 MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
-                             MeshSecurity security, MeshTracing tracing)
+                             MeshSecurity security, MeshTracing tracing, OutboundTrafficPolicy policy)
     : state_(std::move(state)),
       security_(std::move(security)),
       tracing_(std::move(tracing)),
+      policy_(policy),
       plans_(planServices(*state_)) {
   if (previous != nullptr) {
     std::lock_guard<std::mutex> lock(previous->mutex_);
@@ -48,8 +53,11 @@ MeshSnapshots::MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshS
   // Names are unique by construction (one per service port and subset), so
   // these cannot fail; a failure would leave the part empty, and every proxy
   // would then fail loudly in forProxy rather than get half a config.
-  if (auto part = makeInterned(resources::kListenerTypeUrl, std::move(listener))) outbound_listener_ = *part;
+  if (auto part = makeInterned(resources::kListenerTypeUrl, std::move(listener))) outbound_listener_.part = *part;
   if (auto part = makeInterned(resources::kClusterTypeUrl, std::move(clusters))) clusters_ = *part;
+  std::vector<google::protobuf::Any> interception;
+  addInterceptionClusters(interception);
+  if (auto part = makeInterned(resources::kClusterTypeUrl, std::move(interception))) interception_clusters_ = *part;
   if (security_.enabled) {
     if (security_.trust_bundle_pem.empty()) {
       warnings_.push_back("mTLS is on but the trust bundle is empty: proxies cannot verify any peer");
@@ -82,13 +90,15 @@ base::Result<MeshSnapshots::Part> MeshSnapshots::makeInterned(std::string_view t
 
 base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts(const ProxyIdentity& proxy) {
   // API listeners or not is part of the key: sidecars and gRPC clients of
-  // one namespace get different listener sets.
-  const std::string key = proxy.namespace_ + (proxy.api_listeners ? "|api" : "");
+  // one namespace get different listener sets; so is interception, which
+  // shapes the route table.
+  const std::string key =
+      proxy.namespace_ + (proxy.api_listeners ? "|api" : "") + (redirected(proxy) ? "|redirect" : "");
   if (auto it = by_namespace_.find(key); it != by_namespace_.end()) return &it->second;
   NamespaceParts parts;
-  const ProxyIdentity shared = sharedIdentity(proxy.namespace_);
+  const ProxyIdentity shared = sharedIdentity(proxy.namespace_, proxy.interception);
   auto routes = makeInterned(resources::kRouteConfigurationTypeUrl,
-                             {buildOutboundRoutes(plans_, shared, parts.warnings)});
+                             {buildOutboundRoutes(plans_, shared, parts.warnings, policy_)});
   if (!routes) return routes.error();
   parts.routes = *routes;
   if (proxy.api_listeners) {
@@ -99,16 +109,22 @@ base::Result<const MeshSnapshots::NamespaceParts*> MeshSnapshots::namespaceParts
   return &by_namespace_.emplace(key, std::move(parts)).first->second;
 }
 
-base::Result<MeshSnapshots::Part> MeshSnapshots::outboundListenerFor(const ProxyIdentity& proxy) {
-  if (!tracingNamesService(tracing_) || proxy.service.empty()) return outbound_listener_;
-  if (auto it = outbound_by_service_.find(proxy.service); it != outbound_by_service_.end()) return it->second;
-  ProxyIdentity shared = sharedIdentity("default");
-  shared.service = proxy.service;
-  std::vector<std::string> ignored;  // the same warnings as the shared listener's
-  auto part = makeInterned(resources::kListenerTypeUrl, {buildOutboundListener(plans_, shared, ignored, tracing_)});
+base::Result<const MeshSnapshots::ListenerPart*> MeshSnapshots::outboundListenerFor(const ProxyIdentity& proxy) {
+  const bool by_service = tracingNamesService(tracing_) && !proxy.service.empty();
+  if (!by_service && !redirected(proxy)) return &outbound_listener_;
+  const auto key = std::make_pair(proxy.interception, by_service ? proxy.service : std::string());
+  if (auto it = outbound_by_kind_.find(key); it != outbound_by_kind_.end()) return &it->second;
+  ProxyIdentity shared = sharedIdentity("default", proxy.interception);
+  shared.service = key.second;
+  ListenerPart built;
+  // NONE: the same warnings as the shared listener's, already the mesh's.
+  std::vector<std::string> warnings;
+  auto part = makeInterned(resources::kListenerTypeUrl,
+                           {buildOutboundListener(plans_, shared, warnings, tracing_, policy_)});
   if (!part) return part.error();
-  outbound_by_service_.emplace(proxy.service, *part);
-  return *part;
+  built.part = *part;
+  if (redirected(proxy)) built.warnings = std::move(warnings);
+  return &outbound_by_kind_.emplace(key, std::move(built)).first->second;
 }
 
 base::Result<MeshSnapshots::Part> MeshSnapshots::assignmentsFor(const ProxyIdentity& proxy) {
@@ -134,13 +150,16 @@ base::Result<ProxySnapshot> MeshSnapshots::forProxy(const ProxyIdentity& proxy) 
   if (!assignments) return assignments.error();
   std::vector<Part> parts = {clusters_, *assignments};
   if (secrets_) parts.push_back(secrets_);
+  if (redirected(proxy)) parts.push_back(interception_clusters_);
   if (defaultOutboundAddress(proxy)) {
     auto outbound = outboundListenerFor(proxy);
     if (!outbound) return outbound.error();
-    parts.push_back(*outbound);
+    parts.push_back((*outbound)->part);
+    out.warnings.insert(out.warnings.end(), (*outbound)->warnings.begin(), (*outbound)->warnings.end());
   } else {
-    std::vector<std::string> ignored;  // the same warnings as the shared listener's
-    listeners.push_back(buildOutboundListener(plans_, proxy, ignored, tracing_));
+    std::vector<std::string> warnings;  // NONE: the same as the shared listener's
+    listeners.push_back(buildOutboundListener(plans_, proxy, warnings, tracing_, policy_));
+    if (redirected(proxy)) out.warnings.insert(out.warnings.end(), warnings.begin(), warnings.end());
   }
   auto ns = namespaceParts(proxy);
   if (!ns) return ns.error();

@@ -4,8 +4,9 @@
 // the endpoints once per caller locality (their priorities depend on it);
 // (with OTLP tracing, once per service, which names the spans' service);
 // what a namespace shares (the route table's short
-// host names, the API listeners) once per namespace; only the inbound
-// listener and clusters are a proxy's own. Each piece is a ResourcePart,
+// host names, the API listeners) once per namespace; what INTERCEPTION_MODE
+// REDIRECT changes (the outbound listener, the route table) once per mode;
+// only the inbound listener and clusters are a proxy's own. Each piece is a ResourcePart,
 // interned by content: a proxy whose config did not change gets the very
 // same parts as before, which the xDS sessions skip without hashing them.
 //
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
@@ -41,11 +43,12 @@ struct ProxySnapshot {
 class MeshSnapshots {
  public:
   // Plans `state`. Parts equal to one of `previous`'s (may be null) are
-  // taken from it. `security` (mTLS, trust domain, roots) and `tracing`
-  // (the span collector) apply to every proxy; a change means a new
-  // MeshSnapshots.
+  // taken from it. `security` (mTLS, trust domain, roots), `tracing` (the
+  // span collector) and `policy` (--outbound-traffic-policy, for REDIRECT
+  // proxies) apply to every proxy; a change means a new MeshSnapshots.
   MeshSnapshots(std::shared_ptr<const MeshState> state, const MeshSnapshots* previous,
-                MeshSecurity security = {}, MeshTracing tracing = {});
+                MeshSecurity security = {}, MeshTracing tracing = {},
+                OutboundTrafficPolicy policy = OutboundTrafficPolicy::kAllowAny);
   MeshSnapshots(const MeshSnapshots&) = delete;
   MeshSnapshots& operator=(const MeshSnapshots&) = delete;
 
@@ -53,11 +56,13 @@ class MeshSnapshots {
   // like a listener, say); the caller keeps the proxy's last snapshot.
   base::Result<ProxySnapshot> forProxy(const ProxyIdentity& proxy);
 
-  // Warnings about the mesh as a whole (a TCP port two services use, ...).
+  // Warnings about the mesh as a whole (a TCP port two services use, ...);
+  // those only REDIRECT proxies' config shows are in their ProxySnapshot.
   const std::vector<std::string>& warnings() const { return warnings_; }
   const MeshState& state() const { return *state_; }
   const MeshSecurity& security() const { return security_; }
   const MeshTracing& tracing() const { return tracing_; }
+  OutboundTrafficPolicy outboundTrafficPolicy() const { return policy_; }
 
  private:
   using Part = xds::server::ResourcePartPtr;
@@ -70,16 +75,23 @@ class MeshSnapshots {
   std::shared_ptr<const MeshState> state_;
   MeshSecurity security_;
   MeshTracing tracing_;
+  OutboundTrafficPolicy policy_;
   std::vector<PortPlan> plans_;
   std::vector<std::string> warnings_;
 
   mutable std::mutex mutex_;
-  Part outbound_listener_;  // at the default address
-  // At the default address, for a proxy of this service, when the listener
-  // names it (OTLP tracing); built on first use. With mutex_ held.
-  base::Result<Part> outboundListenerFor(const ProxyIdentity& proxy);
-  std::map<std::string, Part> outbound_by_service_;
+  struct ListenerPart {
+    Part part;
+    std::vector<std::string> warnings;  // for the proxies that get it (REDIRECT only)
+  };
+  ListenerPart outbound_listener_;  // at the default address, NONE, no service named
+  // At the default address, for a proxy of this interception mode and (when
+  // the listener names it: OTLP tracing) service; built on first use. With
+  // mutex_ held.
+  base::Result<const ListenerPart*> outboundListenerFor(const ProxyIdentity& proxy);
+  std::map<std::pair<InterceptionMode, std::string>, ListenerPart> outbound_by_kind_;
   Part clusters_;
+  Part interception_clusters_;  // PassthroughCluster, BlackHoleCluster: REDIRECT proxies only
   // Endpoint priorities depend on the caller's locality: one part per
   // (region, zone) callers have, built on first use. With mutex_ held.
   base::Result<Part> assignmentsFor(const ProxyIdentity& proxy);

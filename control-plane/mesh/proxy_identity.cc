@@ -90,6 +90,14 @@ Result<ProxyIdentity> proxyIdentityFromNode(const envoy::config::core::v3::Node&
     identity.app_address = std::move(*app_address);
   }
 
+  Result<std::string> mode = stringField(metadata, "INTERCEPTION_MODE");
+  if (!mode) return mode.error();
+  if (*mode == "REDIRECT") {
+    identity.interception = InterceptionMode::kRedirect;
+  } else if (!mode->empty() && *mode != "NONE") {
+    return invalidAt("node.metadata.INTERCEPTION_MODE", "\"" + *mode + "\" is not REDIRECT or NONE");
+  }
+
   if (auto s = listenAddress(metadata, "OUTBOUND_ADDRESS", identity.outbound_host, identity.outbound_port); !s) {
     return s.error();
   }

@@ -1,6 +1,7 @@
 // ProxyIdentity: who is asking for config, read from the xDS Node's metadata
 // the sidecar's bootstrap sets (docs/config/bootstrap.md): REMORA_SERVICE,
-// REMORA_NAMESPACE, POD_IP, APP_PORTS ("8080,9090"). gRPC's proxyless
+// REMORA_NAMESPACE, POD_IP, APP_PORTS ("8080,9090"), INTERCEPTION_MODE
+// (REDIRECT or NONE) and a few listener addresses. gRPC's proxyless
 // clients usually send none of these; they get an identity with no service
 // and no app ports (outbound config only) in namespace "default".
 //
@@ -16,6 +17,12 @@
 #include "xds/base/status.h"
 
 namespace remora::cp::mesh {
+
+// How the app's traffic reaches the sidecar. kNone: the app (or the demo)
+// dials the listeners explicitly. kRedirect: iptables REDIRECTs the pod's
+// traffic to :15001 / :15006, so the listeners recover each connection's
+// original destination and match on it (listener_builder.h).
+enum class InterceptionMode { kNone, kRedirect };
 
 struct ProxyIdentity {
   std::string service;                 // REMORA_SERVICE; empty for a client that serves nothing
@@ -39,6 +46,7 @@ struct ProxyIdentity {
   // 127.0.0.1 in a pod; another loopback address lets several instances of
   // one service share a host without interception (the demo does).
   std::string app_address = "127.0.0.1";
+  InterceptionMode interception = InterceptionMode::kNone;  // INTERCEPTION_MODE
   bool operator==(const ProxyIdentity&) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "control-plane/mesh/route_builder.h"
 
+#include <map>
+
 #include "control-plane/mesh/snapshot_builder.h"
 #include "control-plane/mesh/traffic_policy_builder.h"
 #include "envoy/config/route/v3/route.pb.h"
@@ -112,14 +114,31 @@ std::vector<std::string> serviceHostNames(const PortPlan& plan, const ProxyIdent
 }
 
 google::protobuf::Any buildOutboundRoutes(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                          std::vector<std::string>& warnings) {
+                                          std::vector<std::string>& warnings, OutboundTrafficPolicy policy) {
+  const bool redirect = proxy.interception == InterceptionMode::kRedirect;
   route::RouteConfiguration config;
   config.set_name(std::string(kOutboundRouteName));
+  std::map<std::string, std::string> address_owner;  // "<ip>:<port>" -> virtual host
   for (const PortPlan& plan : plans) {
     if (!plan.isHttp()) continue;
-    *config.add_virtual_hosts() = virtualHost(plan, proxy);
+    route::VirtualHost* vhost = config.add_virtual_hosts();
+    *vhost = virtualHost(plan, proxy);
     if (plan.primary) warnUnapplied(plan, warnings);
+    if (!redirect) continue;
+    // Two virtual hosts may not share a domain: an address two services
+    // claim (a pod behind both) stays with the first by namespace/name.
+    for (std::string& domain : addressDomains(plan)) {
+      auto [it, inserted] = address_owner.emplace(domain, vhost->name());
+      if (!inserted) {
+        warnings.push_back("service '" + plan.namespace_ + "/" + plan.service + "' port " +
+                           std::to_string(plan.port.port()) + ": domain \"" + domain +
+                           "\" is left out: virtual host '" + it->second + "' already answers it");
+        continue;
+      }
+      vhost->add_domains(std::move(domain));
+    }
   }
+  if (redirect) *config.add_virtual_hosts() = passthroughVirtualHost(policy);
   google::protobuf::Any any;
   any.PackFrom(config);
   return any;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/proxy_identity.h"
 #include "control-plane/mesh/service_plan.h"
 
@@ -35,7 +36,15 @@ namespace remora::cp::mesh {
 // The host names (without ports) a port's virtual host answers to, short first.
 std::vector<std::string> serviceHostNames(const PortPlan& plan, const ProxyIdentity& proxy);
 
+// INTERCEPTION_MODE REDIRECT adds, to each virtual host, the authorities
+// an intercepted request to one of the service's addresses carries
+// ("<vip>:<port>", "<endpoint ip>:<port>", IPv6 in brackets, the bare IP on
+// port 80; interception_builder.h's addressDomains), each only in the first
+// virtual host claiming it (later ones are warned about); and a last
+// virtual host "passthrough" (domains "*") for every other host, shaped by
+// `policy`. `policy` only matters there.
 google::protobuf::Any buildOutboundRoutes(const std::vector<PortPlan>& plans, const ProxyIdentity& proxy,
-                                          std::vector<std::string>& warnings);
+                                          std::vector<std::string>& warnings,
+                                          OutboundTrafficPolicy policy = OutboundTrafficPolicy::kAllowAny);
 
 }  // namespace remora::cp::mesh

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "control-plane/mesh/spec_checks.h"
+
 namespace remora::cp::mesh {
 
 namespace {
@@ -137,12 +139,18 @@ std::vector<PortPlan> planServices(const MeshState& state) {
     std::vector<std::string> accounts(service.spec().service_accounts().begin(),
                                       service.spec().service_accounts().end());
     if (accounts.empty()) accounts.push_back(key.name);
+    std::vector<std::string> addresses;
+    for (const std::string& address : service.spec().addresses()) {
+      std::string canonical = canonicalIp(address);
+      if (!canonical.empty()) addresses.push_back(std::move(canonical));  // validation refused the others
+    }
     bool primary_taken = false;
     for (const v1::ServicePort& port : service.spec().ports()) {
       PortPlan plan;
       plan.service = key.name;
       plan.namespace_ = key.namespace_;
       plan.port = port;
+      plan.addresses = addresses;
       plan.cluster = outboundClusterName(port.port(), "", key.name, key.namespace_);
       plan.policy = policy;
       plan.mtls = mtls;

@@ -51,6 +51,8 @@ struct PortPlan {
   std::string service;
   std::string namespace_;
   v1::ServicePort port;
+  // The service's virtual IPs (Service.addresses), canonical (canonicalIp).
+  std::vector<std::string> addresses;
   bool primary = false;  // the service's first HTTP port: owns the port-less host names
   std::string cluster;
   std::vector<HostPlan> hosts;

@@ -1,6 +1,7 @@
 #include "control-plane/mesh/snapshot_builder.h"
 
 #include "control-plane/mesh/cluster_builder.h"
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/listener_builder.h"
 #include "control-plane/mesh/route_builder.h"
 #include "control-plane/mesh/security_builder.h"
@@ -34,20 +35,20 @@ InboundResources buildInbound(const std::vector<PortPlan>& plans, const ProxyIde
 }
 
 ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security,
-                             const MeshTracing& tracing) {
+                             const MeshTracing& tracing, OutboundTrafficPolicy policy) {
   ProxyResources out;
   const std::vector<PortPlan> plans = planServices(state);
   InboundResources inbound = buildInbound(plans, proxy, security, tracing);
 
   std::vector<google::protobuf::Any>& listeners = out.resources[std::string(resources::kListenerTypeUrl)];
-  listeners.push_back(buildOutboundListener(plans, proxy, out.warnings, tracing));
+  listeners.push_back(buildOutboundListener(plans, proxy, out.warnings, tracing, policy));
   for (google::protobuf::Any& any : inbound.listeners) listeners.push_back(std::move(any));
   if (proxy.api_listeners) {
     for (google::protobuf::Any& api : buildApiListeners(plans, proxy)) listeners.push_back(std::move(api));
   }
 
   out.resources[std::string(resources::kRouteConfigurationTypeUrl)].push_back(
-      buildOutboundRoutes(plans, proxy, out.warnings));
+      buildOutboundRoutes(plans, proxy, out.warnings, policy));
 
   std::vector<google::protobuf::Any>& clusters = out.resources[std::string(resources::kClusterTypeUrl)];
   std::vector<google::protobuf::Any>& assignments =
@@ -55,6 +56,7 @@ ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy,
   buildOutboundClusters(plans, clusters, security);
   addTracingCollectorCluster(tracing, clusters);
   buildOutboundAssignments(plans, CallerLocality{proxy.region, proxy.zone}, assignments);
+  if (proxy.interception == InterceptionMode::kRedirect) addInterceptionClusters(clusters);
   for (google::protobuf::Any& any : inbound.clusters) clusters.push_back(std::move(any));
   out.warnings.insert(out.warnings.end(), inbound.warnings.begin(), inbound.warnings.end());
   if (security.enabled) out.resources[std::string(resources::kSecretTypeUrl)].push_back(rootCaSecret(security));

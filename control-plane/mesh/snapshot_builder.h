@@ -28,6 +28,9 @@
 //   Secret "ROOTCA" (security enabled only): the mesh's trust bundle.
 //   Cluster "remora-tracing-collector" (tracing enabled only; STATIC): where
 //           the sidecars' HTTP connection managers send spans (tracing_builder.h).
+// A proxy with INTERCEPTION_MODE REDIRECT gets other listener and route
+// shapes (listener_builder.h, route_builder.h) and two more clusters,
+// "PassthroughCluster" and "BlackHoleCluster" (interception_builder.h).
 //
 // Pure function of its inputs; any thread. The result owns its Anys.
 #pragma once
@@ -39,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "control-plane/mesh/interception_builder.h"
 #include "control-plane/mesh/mesh_security.h"
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
@@ -67,9 +71,12 @@ struct ProxyResources {
 
 // With security enabled, also TLS, RBAC and Secret "ROOTCA" (see
 // mesh_security.h and security_builder.h); disabled, none of them. With
-// tracing enabled, the tracing blocks and the collector's cluster.
+// tracing enabled, the tracing blocks and the collector's cluster. `policy`
+// (--outbound-traffic-policy) shapes what REDIRECT proxies do with traffic
+// to anything outside the mesh.
 ProxyResources buildForProxy(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {},
-                             const MeshTracing& tracing = {});
+                             const MeshTracing& tracing = {},
+                             OutboundTrafficPolicy policy = OutboundTrafficPolicy::kAllowAny);
 
 // What is the proxy's own, shared by buildForProxy and MeshSnapshots: its
 // inbound listener, its "inbound|<port>" clusters, and a warning when its

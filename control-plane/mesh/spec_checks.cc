@@ -177,6 +177,17 @@ bool isIpLiteral(const std::string& address) {
   return inet_pton(AF_INET, address.c_str(), buffer) == 1 || inet_pton(AF_INET6, address.c_str(), buffer) == 1;
 }
 
+std::string canonicalIp(const std::string& address) {
+  unsigned char buffer[16];
+  char text[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, address.c_str(), buffer) == 1 && inet_ntop(family, buffer, text, sizeof(text)) != nullptr) {
+      return text;
+    }
+  }
+  return {};
+}
+
 base::Result<std::pair<std::string, uint32_t>> parseIpPort(std::string_view text) {
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
@@ -271,6 +282,18 @@ Status checkServiceSpec(const v1::Service& spec, std::string_view path) {
     if (!isDnsLabel(spec.service_accounts(i))) return invalidAt(item, "must be a DNS-1123 label (a service account)");
     if (!accounts.insert(spec.service_accounts(i)).second) {
       return invalidAt(item, "\"" + spec.service_accounts(i) + "\" is listed twice");
+    }
+  }
+  // Two spellings of one address are one address ("fd00::1", "fd00:0::1").
+  std::set<std::string> addresses;
+  for (int i = 0; i < spec.addresses_size(); ++i) {
+    const std::string item = pathOf(pathOf(path, "addresses"), i);
+    const std::string canonical = canonicalIp(spec.addresses(i));
+    if (canonical.empty()) {
+      return invalidAt(item, "\"" + spec.addresses(i) + "\" is not an IPv4 or IPv6 address");
+    }
+    if (!addresses.insert(canonical).second) {
+      return invalidAt(item, "\"" + spec.addresses(i) + "\" is listed twice");
     }
   }
   if (!v1::Service::Mtls_IsValid(spec.mtls())) {

@@ -34,6 +34,9 @@ bool isDnsLabel(std::string_view value);
 bool isHeaderName(std::string_view name);
 // An IPv4 or IPv6 literal.
 bool isIpLiteral(const std::string& address);
+// The literal as inet_ntop prints it ("fd00:0::1" -> "fd00::1"), so two
+// spellings of one address compare equal; empty when not an IP literal.
+std::string canonicalIp(const std::string& address);
 // "10.0.0.1:8080" or "[::1]:0" -> {host without brackets, port 0..65535}.
 // Fails with kInvalidArgument and a message without a field path
 // ("\"localhost\" is not an IP address").

@@ -28,14 +28,16 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
   using Request = typename Session::Request;
   using Response = typename Session::Response;
 
-  AdsStream(AdsService& service, PeerCertificate peer)
-      : service_(service), peer_(std::move(peer)), session_(service.options().clock) {
+  AdsStream(AdsService& service, PeerCertificate peer, grpc::CallbackServerContext* context)
+      : service_(service), peer_(std::move(peer)), context_(context), session_(service.options().clock) {
     this->StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       // The client half-closed or the call was cancelled: end our side too.
+      // OnDone tells the two apart (IsCancelled).
+      read_ended_ = true;
       finish(grpc::Status::OK);
       return;
     }
@@ -166,7 +168,7 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
     service_.forget(this);
     if (registry_id_ != 0) service_.registry().remove(registry_id_);
     if (node_announced_ && service_.options().on_node_disconnected) {
-      service_.options().on_node_disconnected(session_.nodeId());
+      service_.options().on_node_disconnected(session_.nodeId(), read_ended_ && !context_->IsCancelled());
     }
     if (authorized_node_ && service_.options().on_authorized_stream_done) {
       service_.options().on_authorized_stream_done(peer_, *authorized_node_);
@@ -210,6 +212,10 @@ class AdsStream final : public grpc::ServerBidiReactor<typename Session::Request
 
   AdsService& service_;
   const PeerCertificate peer_;
+  grpc::CallbackServerContext* const context_;  // gRPC's; lives until OnDone returns
+  // The read side ended (half-close or cancel); only OnReadDone and then
+  // OnDone touch it, and gRPC orders those.
+  bool read_ended_ = false;
   std::optional<std::string> authorized_node_;  // set by the first request, under session_mutex_
   Request request_;
 
@@ -243,13 +249,13 @@ AdsService::~AdsService() { stop(); }
 grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
                         envoy::service::discovery::v3::DiscoveryResponse>*
 AdsService::StreamAggregatedResources(grpc::CallbackServerContext* context) {
-  return new AdsStream<server::StreamSession>(*this, peerCertificate(*context));
+  return new AdsStream<server::StreamSession>(*this, peerCertificate(*context), context);
 }
 
 grpc::ServerBidiReactor<envoy::service::discovery::v3::DeltaDiscoveryRequest,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse>*
 AdsService::DeltaAggregatedResources(grpc::CallbackServerContext* context) {
-  return new AdsStream<server::DeltaStreamSession>(*this, peerCertificate(*context));
+  return new AdsStream<server::DeltaStreamSession>(*this, peerCertificate(*context), context);
 }
 
 void AdsService::schedulePush(PushTarget* target) {

@@ -40,8 +40,11 @@ struct AdsServiceOptions {
   // (and registers the sidecar's endpoints). Must not block for long. A
   // failure ends the stream with INVALID_ARGUMENT and its message.
   std::function<base::Status(const envoy::config::core::v3::Node&)> on_node_connected;
-  // On a gRPC thread, when a stream whose node was named ends.
-  std::function<void(const std::string& node_id)> on_node_disconnected;
+  // On a gRPC thread, when a stream whose node was named ends. `left`: the
+  // client half-closed the stream and the call ended cleanly, which is how a
+  // remora-proxy that is shutting down says goodbye; a broken connection or
+  // a crash ends it cancelled instead.
+  std::function<void(const std::string& node_id, bool left)> on_node_disconnected;
   // On a gRPC thread at a stream's first request, before on_node_connected,
   // with what the TLS handshake proved about the caller: a non-OK status
   // ends the stream with it (mTLS: the node must be who its certificate

@@ -95,6 +95,13 @@ void AdsClient::onMessage(std::string message) {
   flush();
 }
 
+void AdsClient::leave() {
+  if (leaving_) return;
+  leaving_ = true;
+  retry_timer_->disable();
+  if (stream_) stream_->finish();
+}
+
 void AdsClient::onClose(int grpc_status, std::string message) {
   const bool was_connected = connected_;
   connected_ = false;
@@ -104,6 +111,10 @@ void AdsClient::onClose(int grpc_status, std::string message) {
   // The stream may be destroyed from inside its own callback.
   stream_.reset();
   if (was_connected) observer_.onConnected(false);
+  if (leaving_) {
+    spdlog::info("xds: left the control plane ({})", failure_);
+    return;
+  }
   observer_.onStreamFailure(failure_);
   const auto delay = backoff_.next();
   spdlog::warn("xds: stream to {} ended ({}); reconnecting in {} ms", options_.address.toString(), failure_,

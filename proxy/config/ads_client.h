@@ -67,6 +67,10 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
   void holdRequestsWhile(std::function<bool()> held) { held_ = std::move(held); }
   // Sends whatever the mux has queued (no-op without a stream).
   void flush();
+  // The proxy is shutting down: half-closes the stream so the control plane
+  // knows this is a goodbye, not a crash (it withdraws the proxy's endpoints
+  // at once), and never reconnects. The config in use stays.
+  void leave();
 
   bool connected() const { return connected_; }
   // Why the last stream ended or could not open ("" if none failed yet).
@@ -91,6 +95,7 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
   std::unique_ptr<grpc::GrpcStream> stream_;
   net::TimerPtr retry_timer_;
   std::function<bool()> held_;
+  bool leaving_ = false;
   std::string failure_;
   std::optional<std::chrono::steady_clock::time_point> down_since_;
   bool connected_ = false;

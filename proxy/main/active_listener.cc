@@ -2,7 +2,10 @@
 
 #include <variant>
 
+#include <spdlog/spdlog.h>
+
 #include "proxy/http/sniffer.h"
+#include "proxy/net/original_destination.h"
 
 namespace remora::server {
 
@@ -131,6 +134,7 @@ std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::Liste
   auto chains = std::make_shared<Chains>();
   chains->snapshot = std::move(snapshot);
   const auto& l = *chains->snapshot.config;
+  chains->matcher = std::make_unique<router::FilterChainMatcher>(l);
   chains->listener_name = l.name;
   const size_t count = l.filter_chains.size() + (l.default_filter_chain ? 1 : 0);
   for (size_t i = 0; i < count; ++i) {
@@ -158,6 +162,13 @@ std::shared_ptr<ActiveListener::Chains> ActiveListener::makeChains(config::Liste
 ActiveListener::~ActiveListener() {
   // Sessions own connections on this dispatcher; they go before the listener.
   sessions_.clear();
+  unregisterAddress();
+}
+
+void ActiveListener::unregisterAddress() {
+  if (!registered_address_) return;
+  clusters_.localListeners().remove(*registered_address_);
+  registered_address_.reset();
 }
 
 namespace {
@@ -227,6 +238,8 @@ base::Status ActiveListener::bind(const net::Address& address) {
   auto bound = net::Listener::bind(dispatcher_, address, *this, /*reuse_port=*/true);
   if (!bound) return bound.error();
   listener_ = std::move(*bound);
+  registered_address_ = listener_->localAddress();
+  clusters_.localListeners().add(*registered_address_);
   return {};
 }
 
@@ -247,57 +260,42 @@ void ActiveListener::onAccept(net::ConnectionPtr connection) {
     return;
   }
   connection->setBufferLimits(current_->snapshot.config->per_connection_buffer_limit_bytes);
+  if (current_->snapshot.config->original_dst) restoreOriginalDestination(*connection);
   if (needsSniffing()) {
     auto sniffer = std::make_unique<Sniffer>(*this, std::move(connection));
     sessions_.push_back({std::move(sniffer), current_});
     return;
   }
   net::Buffer none;
-  const int index =
-      chooseChain(false, static_cast<int>(http::SniffResult::kNeedMoreData), connection->localAddress().port());
+  const int index = chooseChain(false, static_cast<int>(http::SniffResult::kNeedMoreData), connection->localAddress());
   startChain(index, std::move(connection), none, static_cast<int>(http::SniffResult::kNeedMoreData));
 }
 
-int ActiveListener::chooseChain(bool tls, int sniffed, uint32_t destination_port) const {
+void ActiveListener::restoreOriginalDestination(net::Connection& connection) {
+  const bool restored = net::restoreOriginalDestination(connection);
+  observability::Counter& counter = restored ? original_dst_restored_ : original_dst_not_redirected_;
+  if (!counter.enabled()) {
+    counter = stats_.counter(families_.listener_original_dst, {name(), restored ? "restored" : "not_redirected"});
+  }
+  counter.inc();
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("listener '{}': connection {} from {} {} {}", name(), connection.id(),
+                  connection.remoteAddress().toString(), restored ? "was headed to" : "was not redirected; local",
+                  connection.localAddress().toString());
+  }
+}
+
+int ActiveListener::chooseChain(bool tls, int sniffed, const net::Address& destination) const {
   const auto result = static_cast<http::SniffResult>(sniffed);
   std::string_view app;
   if (result == http::SniffResult::kHttp1) app = "http/1.1";
   if (result == http::SniffResult::kHttp2) app = "h2c";
-  const auto& l = *current_->snapshot.config;
-  int best = -1;
-  int best_score = -1;
-  for (size_t i = 0; i < l.filter_chains.size(); ++i) {
-    const auto& m = l.filter_chains[i].match;
-    int score = 0;
-    // As in Envoy, the destination port decides first: a chain for this port
-    // beats any chain for all ports, whatever else they match.
-    if (m.destination_port) {
-      if (*m.destination_port != destination_port) continue;
-      score += 4;
-    }
-    if (!m.transport_protocol.empty()) {
-      if (m.transport_protocol != (tls ? "tls" : "raw_buffer")) continue;
-      ++score;
-    }
-    if (!m.application_protocols.empty()) {
-      bool any = false;
-      for (const auto& p : m.application_protocols) any = any || p == app;
-      if (!any) continue;
-      ++score;
-    }
-    // The most specific chain wins; among equals, the first.
-    if (score > best_score) {
-      best = static_cast<int>(i);
-      best_score = score;
-    }
-  }
-  if (best < 0 && l.default_filter_chain) best = static_cast<int>(l.filter_chains.size());
-  return best;
+  return current_->matcher->choose(router::ConnectionFacts{destination, tls ? "tls" : "raw_buffer", app});
 }
 
 void ActiveListener::onSniffed(net::DeferredDeletable& sniffer, net::ConnectionPtr connection, net::Buffer& initial,
                                bool tls, int sniffed) {
-  const int index = chooseChain(tls, sniffed, connection->localAddress().port());
+  const int index = chooseChain(tls, sniffed, connection->localAddress());
   startChain(index, std::move(connection), initial, sniffed);
   release(sniffer);
 }
@@ -426,6 +424,7 @@ void ActiveListener::drain() {
   // Closing the socket (rather than pausing accept) makes new connections
   // fail fast with ECONNREFUSED, so callers retry elsewhere at once.
   listener_.reset();
+  unregisterAddress();
   std::vector<net::DeferredDeletable*> all;
   for (auto& s : sessions_) all.push_back(s.object.get());
   for (auto* s : all) {

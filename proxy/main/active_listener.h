@@ -28,6 +28,7 @@
 #include "proxy/main/request_observer.h"
 #include "proxy/main/telemetry.h"
 #include "proxy/net/listener.h"
+#include "proxy/router/filter_chain_matcher.h"
 #include "proxy/router/router_filter.h"
 #include "proxy/router/tcp_proxy.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -72,6 +73,7 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   // One generation of this listener's config: the chains and what serves them.
   struct Chains {
     config::ListenerSnapshot snapshot;
+    std::unique_ptr<router::FilterChainMatcher> matcher;
     // Per chain: the HTTP stream handler factory (router), or null for TCP.
     std::vector<std::unique_ptr<router::RouterFilterFactory>> factories;
     std::vector<http::manager::ManagerSettings> manager_settings;
@@ -88,10 +90,14 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   std::shared_ptr<Chains> makeChains(config::ListenerSnapshot snapshot);
   std::unique_ptr<RequestObserver> makeObserver(const xds::resources::Listener& listener,
                                                 const xds::resources::HttpConnectionManager& hcm);
-  // -1 when no chain matches.
-  // `destination_port`: the port the client connected to (the original
-  // destination once traffic is intercepted).
-  int chooseChain(bool tls, int sniffed_protocol, uint32_t destination_port) const;
+  // -1 when no chain matches. `destination`: the connection's local address,
+  // its original destination once the original_dst filter restored it.
+  int chooseChain(bool tls, int sniffed_protocol, const net::Address& destination) const;
+  // The original_dst listener filter: the connection's local address becomes
+  // its original destination (counted either way).
+  void restoreOriginalDestination(net::Connection& connection);
+  // Stops counting this listener's address as one of ours (loop detection).
+  void unregisterAddress();
   bool needsSniffing() const;
   void startChain(int index, net::ConnectionPtr connection, net::Buffer& initial, int sniffed_protocol);
   // Starts the chain's filters once transport security and network RBAC passed.
@@ -112,6 +118,11 @@ class ActiveListener : public net::ListenerCallbacks, public net::ConnectionOwne
   const ProxyFamilies& families_;
   Telemetry* telemetry_;
   std::unique_ptr<upstream::TlsObserver> tls_observer_;  // made with the first TLS chain
+  // remora_listener_original_dst_total by result, made on first use.
+  observability::Counter original_dst_restored_;
+  observability::Counter original_dst_not_redirected_;
+  // The address registered in clusters_.localListeners() while bound.
+  std::optional<net::Address> registered_address_;
   net::ListenerPtr listener_;
   std::shared_ptr<Chains> current_;
   std::list<Session> sessions_;

@@ -2,7 +2,11 @@
 //
 //   remora-proxy --config FILE [--concurrency N] [--log-level LEVEL] [--admin-address-path FILE] [--token-file FILE]
 //                [--stats-address IP:PORT [--stats-address-path FILE]]
+//   remora-proxy --control-plane HOST:PORT --node-id ID --service NAME --pod-ip IP ... [--print-bootstrap]
+//                (the bootstrap built from flags: flag_bootstrap.h, sidecar_flags.h)
 //   remora-proxy validate FILE
+//   remora-proxy init [--dry-run] [--cleanup] [capture flags]   (proxy/capture/init_command.h)
+//   remora-proxy wait-ready [--timeout S] [--admin-address IP:PORT]
 //
 // CLI11 reports bad flags by throwing; this file is the one place in proxy/
 // where that exception is caught (docs/decisions/004-exception-boundaries.md),
@@ -16,10 +20,12 @@
 #include <cstdio>
 #include <string>
 
+#include "proxy/capture/init_command.h"
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/config/tls_registry.h"
 #include "proxy/main/server.h"
+#include "proxy/main/sidecar_flags.h"
 
 namespace {
 
@@ -68,6 +74,12 @@ int main(int argc, char** argv) {
   std::string validate_path;
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a bootstrap file, name the bad field, exit non-zero");
   validate_cmd->add_option("file", validate_path, "bootstrap file")->required();
+  remora::capture::InitFlags init_flags;
+  CLI::App* init_cmd = remora::capture::addInitCommand(app, init_flags);
+  remora::server::SidecarFlags sidecar_flags;
+  remora::server::addSidecarFlags(app, sidecar_flags);
+  remora::server::WaitReadyFlags wait_ready_flags;
+  CLI::App* wait_ready_cmd = remora::server::addWaitReadyCommand(app, wait_ready_flags);
 
   try {
     app.parse(argc, argv);
@@ -76,8 +88,11 @@ int main(int argc, char** argv) {
   }
 
   if (validate_cmd->parsed()) return validate(validate_path);
-  if (options.config_path.empty()) {
-    std::fprintf(stderr, "remora-proxy: --config is required (see --help)\n");
+  if (init_cmd->parsed()) return remora::capture::runInit(init_flags);
+  if (wait_ready_cmd->parsed()) return remora::server::runWaitReady(wait_ready_flags);
+  if (auto done = remora::server::prepareFlagBootstrap(app, sidecar_flags, options)) return *done;
+  if (options.config_path.empty() && options.bootstrap_yaml.empty()) {
+    std::fprintf(stderr, "remora-proxy: --config or --control-plane is required (see --help)\n");
     return 2;
   }
   options.drain_time = std::chrono::milliseconds(drain_ms);

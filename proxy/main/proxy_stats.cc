@@ -95,6 +95,16 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
                                      {"secret"});
   f.identity_requests = d.counter("remora_identity_certificate_requests",
                                   "Workload certificate requests to the control plane's CA, by result.", {"result"});
+  f.listener_original_dst = d.counter(
+      "remora_listener_original_dst",
+      "Connections accepted on a listener with the original_dst filter, by result: restored (it came through a "
+      "redirect) or not_redirected.",
+      {"listener", "result"});
+  f.upstream_original_dst_refused = d.counter(
+      "remora_upstream_original_dst_refused",
+      "Requests and TCP sessions an ORIGINAL_DST cluster refused, by reason: no_original_destination or "
+      "passthrough_loop.",
+      {"cluster", "reason"});
   f.tcp_connections = d.counter("remora_tcp_connections", "TCP proxy sessions started.", l);
   f.tcp_connections_active = d.gauge("remora_tcp_connections_active", "TCP proxy sessions open now.", l);
   f.tcp_connect_failures = d.counter("remora_tcp_connect_failures", "TCP proxy upstream connects that failed.", l);
@@ -236,6 +246,10 @@ upstream::PoolCounters makeClusterCounters(observability::WorkerStats& s, const 
   p.retry_body_too_large = s.counter(f.upstream_retry_body_too_large, {cluster});
   p.per_try_timeouts = s.counter(f.upstream_per_try_timeouts, {cluster});
   p.attempt_duration = s.histogram(f.upstream_attempt_duration, {cluster});
+  // The cluster name is copied: the counters outlive this call.
+  p.on_original_dst_refused = [&s, family = f.upstream_original_dst_refused, cluster](std::string_view reason) {
+    s.counter(family, {std::string_view(cluster), reason}).inc();
+  };
   return p;
 }
 

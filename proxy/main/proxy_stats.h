@@ -41,6 +41,9 @@ struct ProxyFamilies {
   observability::CounterFamily access_log_write_errors;
   observability::CounterFamily no_filter_chain;
   observability::CounterFamily sniff_timeouts;
+  // Transparent interception: listener, result; cluster, reason.
+  observability::CounterFamily listener_original_dst;
+  observability::CounterFamily upstream_original_dst_refused;
   // TCP proxy, by listener.
   observability::CounterFamily tcp_connections;
   observability::GaugeFamily tcp_connections_active;

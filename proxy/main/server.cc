@@ -33,7 +33,9 @@ base::Status Server::start() {
   main_stats.gauge(families_.server_start_time)
       .set(std::chrono::duration<double>(started_.time_since_epoch()).count());
   main_stats.gauge(families_.server_workers).set(options_.concurrency);
-  auto loaded = config::loadBootstrapFile(options_.config_path);
+  auto loaded = options_.bootstrap_yaml.empty()
+                    ? config::loadBootstrapFile(options_.config_path)
+                    : config::loadBootstrapString(options_.bootstrap_yaml, config::ConfigFormat::kYaml, "<flags>");
   if (!loaded) return loaded.error();
   config_json_ = loaded->json;
   auto bootstrap = std::make_shared<const xds::resources::Bootstrap>(std::move(loaded->bootstrap));
@@ -400,28 +402,60 @@ void Server::stopWorkers() {
   telemetry_.reset();
 }
 
+bool Server::hasOutboundListener() const {
+  if (!snapshot_) return false;
+  for (const auto& l : snapshot_->listeners) {
+    if (l.config->direction == xds::resources::Listener::Direction::kOutbound) return true;
+  }
+  return false;
+}
+
 void Server::beginDrain(std::string why) {
   if (draining_) return;
   draining_ = true;
   ready_ = false;
   refreshGauges();
   draining_gauge_.set(1);
-  spdlog::info("draining ({}): listeners stop accepting, in-flight requests get up to {} ms", why,
-               options_.drain_time.count());
-  // Each worker posts back once it has no session left; the last one ends
-  // the main loop. Only the main thread ever runs on_drained.
+  // An app that is shutting down too may still call out (flush a queue,
+  // deregister): outbound listeners serve until the drain time ends and
+  // the process leaves then; everything else drains as it always did.
+  const bool keep_outbound = hasOutboundListener();
+  // Say goodbye to the control plane: it withdraws this proxy's endpoints at
+  // once, so peers stop sending new requests here while the drain runs.
+  if (ads_) ads_->leave();
+  if (keep_outbound) {
+    spdlog::info("draining ({}): /ready answers 503; inbound listeners stop accepting; outbound listeners serve "
+                 "until the drain time ends in {} ms",
+                 why, options_.drain_time.count());
+  } else {
+    spdlog::info("draining ({}): /ready answers 503; listeners stop accepting, in-flight requests get up to {} ms",
+                 why, options_.drain_time.count());
+  }
+  // Each worker posts back once its drained listeners have no session
+  // left; after the last one the main loop ends, unless outbound listeners
+  // still serve. Only the main thread ever runs on_drained.
   net::Dispatcher* main = &main_;
-  auto on_drained = std::make_shared<std::function<void()>>([this] {
-    if (++workers_drained_ == workers_.size()) main_.exit();
+  auto on_drained = std::make_shared<std::function<void()>>([this, keep_outbound] {
+    if (++workers_drained_ != workers_.size()) return;
+    if (!keep_outbound) {
+      spdlog::info("drained: no connection left; exiting");
+      main_.exit();
+      return;
+    }
+    spdlog::info("inbound listeners drained: no inbound connection left; outbound listeners still serve");
   });
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
-    threads_[i]->dispatcher().post([w, main, on_drained] {
-      w->drain([main, on_drained] { main->post([on_drained] { (*on_drained)(); }); });
+    threads_[i]->dispatcher().post([w, main, on_drained, keep_outbound] {
+      w->drain([main, on_drained] { main->post([on_drained] { (*on_drained)(); }); }, keep_outbound);
     });
   }
-  drain_deadline_ = main_.createTimer([this] {
-    spdlog::warn("drain time over: closing remaining connections");
+  drain_deadline_ = main_.createTimer([this, keep_outbound] {
+    if (keep_outbound) {
+      spdlog::info("drain time over: outbound listeners close; exiting");
+    } else {
+      spdlog::warn("drain time over: closing remaining connections");
+    }
     main_.exit();
   });
   // The admin endpoint keeps serving while draining, so /ready shows 503.

@@ -31,6 +31,9 @@ namespace remora::server {
 
 struct Options {
   std::string config_path;
+  // A bootstrap built in memory (--control-plane ..., flag_bootstrap.h),
+  // loaded instead of config_path when set.
+  std::string bootstrap_yaml;
   uint32_t concurrency = 1;
   std::string admin_address_path;  // where to write "ip:port" of the admin endpoint once ready
   // The scrape-only endpoint (/stats/prometheus and /metrics, nothing else):
@@ -78,7 +81,12 @@ class Server : private config::AdsClientObserver {
   void onConnected(bool connected) override;
   void onStreamFailure(const std::string& why) override;
   void onResponse(std::string_view type_url, bool accepted) override;
+  // SIGTERM, SIGINT, /quitquitquit: /ready turns 503, then see
+  // Worker::drain; the loop ends when the drained listeners are empty, or
+  // at the drain time's end (always there when an outbound listener serves).
   void beginDrain(std::string why);
+  // The running config has a listener with traffic_direction OUTBOUND.
+  bool hasOutboundListener() const;
   void stopWorkers();
 
   Options options_;

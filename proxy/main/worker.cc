@@ -98,19 +98,28 @@ void Worker::sweep() {
   if (clusters_) clusters_->sweep();
 }
 
-size_t Worker::sessionCount() const {
+bool Worker::keptServing(const ActiveListener& listener) const {
+  return keep_outbound_ && listener.config().direction == xds::resources::Listener::Direction::kOutbound;
+}
+
+size_t Worker::drainingSessionCount() const {
   size_t n = 0;
-  for (const auto& l : listeners_) n += l->sessionCount();
+  for (const auto& l : listeners_) {
+    if (!keptServing(*l)) n += l->sessionCount();
+  }
   for (const auto& l : retired_) n += l->sessionCount();
   return n;
 }
 
-void Worker::drain(std::function<void()> on_drained) {
-  for (auto& l : listeners_) l->drain();
+void Worker::drain(std::function<void()> on_drained, bool keep_outbound) {
+  keep_outbound_ = keep_outbound;
+  for (auto& l : listeners_) {
+    if (!keptServing(*l)) l->drain();
+  }
   // Sessions end on their own (responses finish, drain timeouts fire); look
   // every 50 ms instead of threading a callback through every session.
   drain_poll_ = dispatcher_.createTimer([this, on_drained = std::move(on_drained)] {
-    if (sessionCount() == 0) {
+    if (drainingSessionCount() == 0) {
       on_drained();
       return;
     }

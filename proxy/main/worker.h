@@ -41,8 +41,12 @@ class Worker : private upstream::OutcomeSink {
   base::Status apply(std::shared_ptr<const config::Snapshot> snapshot, const ListenerAddresses& addresses);
 
   // Stops accepting, drains HTTP connections; `on_drained` runs (on this
-  // thread) once no session is left.
-  void drain(std::function<void()> on_drained);
+  // thread) once no session is left on the drained listeners. With
+  // `keep_outbound`, listeners whose traffic_direction is OUTBOUND are left
+  // alone (accepting and serving normally) and their sessions are not
+  // waited for: an app shutting down can still call out until the process
+  // exits at the end of the drain time (docs/lifecycle.md).
+  void drain(std::function<void()> on_drained, bool keep_outbound = false);
   // Closes every listener, connection and pool; runs on the worker's thread
   // after its loop stopped, so their close callbacks still run there.
   void shutdown();
@@ -58,7 +62,10 @@ class Worker : private upstream::OutcomeSink {
   void setHostFlag(const std::string& cluster, const std::string& address, upstream::HostHealthFlag flag, bool set);
 
  private:
-  size_t sessionCount() const;
+  // Sessions drain() waits for: every listener's, except the outbound
+  // listeners it keeps serving.
+  size_t drainingSessionCount() const;
+  bool keptServing(const ActiveListener& listener) const;
   // upstream::OutcomeSink: batched, sent to the main thread every few ms.
   void record(const upstream::Cluster& cluster, const upstream::Host& host, upstream::HostOutcome outcome) override;
   void flushOutcomes();
@@ -79,6 +86,7 @@ class Worker : private upstream::OutcomeSink {
   // Frees retired listeners, clusters and hosts once their connections end.
   net::TimerPtr sweep_timer_;
   net::TimerPtr drain_poll_;
+  bool keep_outbound_ = false;  // set by drain()
   OutcomeReporter reporter_;
   std::vector<OutcomeRecord> outcomes_;
   net::TimerPtr outcome_flush_;

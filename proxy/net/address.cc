@@ -134,4 +134,64 @@ bool Address::operator==(const Address& other) const {
   return true;  // two unspecified addresses
 }
 
+Address Address::withPort(uint16_t port) const {
+  Address out = *this;
+  if (storage_.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&out.storage_)->sin_port = htons(port);
+  if (storage_.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&out.storage_)->sin6_port = htons(port);
+  return out;
+}
+
+namespace {
+// The IPv4 address inside `a` (plain or IPv4-mapped IPv6), in network order.
+bool ipv4Of(const sockaddr_storage& a, uint32_t* out) {
+  if (a.ss_family == AF_INET) {
+    *out = reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr;
+    return true;
+  }
+  if (a.ss_family != AF_INET6) return false;
+  const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr;
+  if (!IN6_IS_ADDR_V4MAPPED(&v6)) return false;
+  std::memcpy(out, &v6.s6_addr[12], 4);
+  return true;
+}
+}  // namespace
+
+bool Address::isAnyAddress() const {
+  if (storage_.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (storage_.ss_family == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
+bool Address::isLoopback() const {
+  uint32_t v4 = 0;
+  if (ipv4Of(storage_, &v4)) return (ntohl(v4) >> 24) == 127;
+  return storage_.ss_family == AF_INET6 &&
+         IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+}
+
+bool Address::sameEndpoint(const Address& other) const {
+  if (*this == other) return true;
+  uint32_t a = 0;
+  uint32_t b = 0;
+  return port() == other.port() && ipv4Of(storage_, &a) && ipv4Of(other.storage_, &b) && a == b;
+}
+
+size_t Address::hash() const {
+  // FNV-1a over the compared fields.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  const uint16_t p = port();
+  mix(&p, sizeof(p));
+  if (storage_.ss_family == AF_INET) mix(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, 4);
+  if (storage_.ss_family == AF_INET6) mix(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, 16);
+  return static_cast<size_t>(h);
+}
+
 }  // namespace remora::net

@@ -29,6 +29,17 @@ class Address {
   // "127.0.0.1:8080" or "[::1]:8080".
   std::string toString() const;
   bool operator==(const Address& other) const;
+  // The same IP with another port.
+  Address withPort(uint16_t port) const;
+  // True for 0.0.0.0 and :: (a listener bound to every interface).
+  bool isAnyAddress() const;
+  // True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback).
+  bool isLoopback() const;
+  // The same IP and port, ignoring the family difference of an IPv4-mapped
+  // IPv6 address (::ffff:10.0.0.1 equals 10.0.0.1).
+  bool sameEndpoint(const Address& other) const;
+  // For hash maps keyed by address: the fields operator== compares.
+  size_t hash() const;
 
  private:
   sockaddr_storage storage_{};

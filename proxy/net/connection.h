@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,17 @@ class Connection : public DeferredDeletable {
 
   virtual const Address& remoteAddress() const = 0;
   virtual const Address& localAddress() const = 0;
+  // Where an accepted connection was headed before an iptables REDIRECT, or
+  // nullopt when it was not redirected or the transport cannot tell (see
+  // net::restoreOriginalDestination, which reads and applies it).
+  virtual std::optional<Address> originalDestination() const { return std::nullopt; }
+  // Makes localAddress() return `address` from now on (the original
+  // destination): filter chain matching, authorization and ORIGINAL_DST
+  // clusters then see where the client meant to go.
+  virtual void restoreLocalAddress(const Address& /*address*/) {}
+  // True once restoreLocalAddress() changed the local address: the
+  // connection came through a redirect.
+  virtual bool localAddressRestored() const { return false; }
   // Process-unique id, for logs.
   virtual uint64_t id() const = 0;
   // Negotiated ALPN protocol ("h2", "http/1.1"), or "" without TLS.

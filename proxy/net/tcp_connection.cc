@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cassert>
 
+#include "proxy/net/original_destination.h"
+
 namespace remora::net {
 namespace {
 
@@ -131,6 +133,12 @@ void TcpConnection::fillAddresses() {
   if (uv_tcp_getpeername(handle_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
     remote_ = Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
   }
+}
+
+std::optional<Address> TcpConnection::originalDestination() const {
+  uv_os_fd_t fd = -1;
+  if (handle_ == nullptr || uv_fileno(reinterpret_cast<const uv_handle_t*>(handle_), &fd) != 0) return std::nullopt;
+  return readOriginalDestination(fd, local_.family());
 }
 
 void TcpConnection::setCallbacks(ConnectionCallbacks& callbacks) {

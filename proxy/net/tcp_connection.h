@@ -56,6 +56,12 @@ class TcpConnection final : public Connection, private IterationEndTask {
   void setBufferLimits(uint32_t high_watermark) override;
   const Address& remoteAddress() const override { return remote_; }
   const Address& localAddress() const override { return local_; }
+  std::optional<Address> originalDestination() const override;
+  void restoreLocalAddress(const Address& address) override {
+    local_ = address;
+    local_restored_ = true;
+  }
+  bool localAddressRestored() const override { return local_restored_; }
   uint64_t id() const override { return id_; }
   std::string_view failureReason() const override { return failure_reason_; }
   Dispatcher& dispatcher() override { return dispatcher_; }
@@ -117,6 +123,7 @@ class TcpConnection final : public Connection, private IterationEndTask {
 
   Address remote_;
   Address local_;
+  bool local_restored_ = false;
   std::string failure_reason_;
   // Work that must not run on the caller's stack (deferred errors, handing
   // leftover input back after readDisable(false)). Created on first use.

@@ -396,7 +396,7 @@ Status RouteTable::compile() {
 }
 
 Status RouteTable::indexDomain(size_t vhost_index, std::string_view domain) {
-  std::string normalized = lowerCopy(stripPort(domain));
+  std::string normalized = lowerCopy(domain);
   auto taken = [&](size_t other) {
     return fail(Error::kAlreadyExists, "domain '" + std::string(domain) + "' is already used by virtual host '" +
                                            config_.virtual_hosts[other].name + "'");
@@ -425,13 +425,22 @@ Status RouteTable::indexDomain(size_t vhost_index, std::string_view domain) {
     index = &group->patterns;
   }
   auto [it, inserted] = index->emplace(key, vhost_index);
-  // One virtual host may list a domain twice once ports are stripped
-  // ("a.com:80", "a.com:8080"); two virtual hosts may not share one.
+  // One virtual host may list a domain twice; two virtual hosts may not
+  // share one.
   if (!inserted && it->second != vhost_index) return taken(it->second);
   return Status::ok();
 }
 
-RouteTable::VirtualHostLookup RouteTable::findVirtualHost(std::string_view host) const {
+RouteTable::VirtualHostLookup RouteTable::lookupAuthority(std::string_view authority) const {
+  const std::string_view host = stripPort(authority);
+  if (host.size() != authority.size()) {
+    VirtualHostLookup with_port = findVirtualHost(authority, /*use_default=*/false);
+    if (with_port.vhost != nullptr) return with_port;
+  }
+  return findVirtualHost(host);
+}
+
+RouteTable::VirtualHostLookup RouteTable::findVirtualHost(std::string_view host, bool use_default) const {
   if (auto it = exact_.find(host); it != exact_.end()) {
     return {&vhosts_[it->second], DomainMatch::kExact, it->first};
   }
@@ -446,15 +455,16 @@ RouteTable::VirtualHostLookup RouteTable::findVirtualHost(std::string_view host)
     auto it = group.patterns.find(host.substr(0, group.length));
     if (it != group.patterns.end()) return {&vhosts_[it->second], DomainMatch::kPrefixWildcard, it->first};
   }
-  if (default_vhost_ != kNoVirtualHost) return {&vhosts_[default_vhost_], DomainMatch::kDefault, "*"};
+  if (use_default && default_vhost_ != kNoVirtualHost) return {&vhosts_[default_vhost_], DomainMatch::kDefault, "*"};
   return {};
 }
 
 MatchResult RouteTable::match(const http::HeaderMap& request_headers) const {
   MatchResult result;
-  result.host = stripPort(requestAuthority(request_headers));
+  const std::string_view authority = requestAuthority(request_headers);
+  result.host = stripPort(authority);
   result.path = pathWithoutQuery(request_headers.path());
-  VirtualHostLookup found = findVirtualHost(result.host);
+  VirtualHostLookup found = lookupAuthority(authority);
   if (found.vhost == nullptr) return result;
   result.virtual_host = found.vhost->vhost;
   for (const detail::CompiledRoute& route : found.vhost->routes) {
@@ -469,11 +479,11 @@ MatchResult RouteTable::match(const http::HeaderMap& request_headers) const {
 
 Explanation RouteTable::explain(const http::HeaderMap& request_headers) const {
   Explanation explanation;
-  std::string_view host = stripPort(requestAuthority(request_headers));
+  const std::string_view authority = requestAuthority(request_headers);
   std::string_view path = pathWithoutQuery(request_headers.path());
-  explanation.host = std::string(host);
+  explanation.host = std::string(stripPort(authority));
   explanation.path = std::string(path);
-  VirtualHostLookup found = findVirtualHost(host);
+  VirtualHostLookup found = lookupAuthority(authority);
   explanation.domain_match = found.how;
   if (found.vhost == nullptr) return explanation;
   explanation.virtual_host = found.vhost->vhost;

@@ -138,7 +138,11 @@ class RouteTable {
   explicit RouteTable(const RouteConfiguration& config);
   base::Status compile();
   base::Status indexDomain(size_t vhost_index, std::string_view domain);
-  VirtualHostLookup findVirtualHost(std::string_view host) const;
+  VirtualHostLookup findVirtualHost(std::string_view host, bool use_default = true) const;
+  // The request's authority as Envoy matches it, port included ("b:9000"
+  // and "b:8080" are different virtual hosts); then, as before ports
+  // counted, without its port, so a domain "reviews" answers "reviews:9080".
+  VirtualHostLookup lookupAuthority(std::string_view authority) const;
 
   RouteConfiguration config_;
   std::vector<CompiledVirtualHost> vhosts_;

@@ -165,10 +165,12 @@ void RouterFilter::onRequestHeaders(http::HeaderMapPtr headers, bool end_stream)
 }
 
 void RouterFilter::startTry() {
-  const upstream::LoadBalancerContext context{hash_, attempts_, std::span(tried_hosts_.data(), tried_count_)};
+  const upstream::LoadBalancerContext context{hash_, attempts_, std::span(tried_hosts_.data(), tried_count_),
+                                              downstream_.originalDestination()};
   upstream::Host* host = cluster_->pickHost(context);
   if (host == nullptr) {
-    fail(base::Error::kNoHealthyUpstream, "cluster '" + cluster_->name() + "' has no healthy endpoint");
+    upstream::NoHostReply why = cluster_->onNoHost(context);
+    fail(why.reason, std::move(why.detail), why.status);
     return;
   }
   ++attempts_;

@@ -21,8 +21,11 @@ void TcpProxySession::start(net::Buffer& initial) {
   // Bytes read while the listener sniffed the protocol are part of the stream.
   counters_.bytes_sent_upstream.inc(initial.length());
   early_data_.move(initial);
-  host_ = cluster_ != nullptr ? cluster_->pickHost(upstream::LoadBalancerContext{}) : nullptr;
+  upstream::LoadBalancerContext context;
+  if (downstream_->localAddressRestored()) context.original_destination = &downstream_->localAddress();
+  host_ = cluster_ != nullptr ? cluster_->pickHost(context) : nullptr;
   if (host_ == nullptr) {
+    if (cluster_ != nullptr) cluster_->onNoHost(context);
     // Nothing to connect to: there is no protocol to explain it in, so the
     // connection is closed and the reason counted.
     counters_.no_upstream.inc();

@@ -82,6 +82,8 @@ class TlsConnection final : public net::Connection,
   void setBufferLimits(uint32_t high_watermark) override;
   const net::Address& remoteAddress() const override { return transport_->remoteAddress(); }
   const net::Address& localAddress() const override { return transport_->localAddress(); }
+  // The listener restores the original destination on the TCP transport before TLS wraps it.
+  bool localAddressRestored() const override { return transport_->localAddressRestored(); }
   uint64_t id() const override { return transport_->id(); }
   std::string_view nextProtocol() const override { return next_protocol_; }
   std::string_view peerIdentity() const override { return link_.identity; }

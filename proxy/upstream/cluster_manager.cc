@@ -1,5 +1,7 @@
 #include "proxy/upstream/cluster_manager.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <random>
 
@@ -21,11 +23,56 @@ ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Prot
 }
 
 Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters,
-                 const HostFlagTable* flag_table)
-    : dispatcher_(dispatcher), config_(std::move(config)), lb_seed_(std::random_device{}()), counters_(counters),
-      flag_table_(flag_table) {
+                 const HostFlagTable* flag_table, const LocalListeners* listeners)
+    : dispatcher_(dispatcher), config_(std::move(config)), listeners_(listeners), lb_seed_(std::random_device{}()),
+      counters_(counters), flag_table_(flag_table) {
   if (config_->circuit_breakers.retry_budget) retry_budget_.emplace(*config_->circuit_breakers.retry_budget);
+  if (config_->type == ClusterConfig::DiscoveryType::kOriginalDst) {
+    std::optional<uint16_t> port;
+    if (config_->upstream_port_override) port = static_cast<uint16_t>(*config_->upstream_port_override);
+    original_dst_ = std::make_unique<OriginalDstHosts>(config_->cleanup_interval, port,
+                                                       [this] { return dispatcher_.now(); });
+  }
   buildHosts({});
+}
+
+Host* Cluster::pickOriginalDst(const LoadBalancerContext& context) {
+  if (context.original_destination == nullptr) return nullptr;
+  if (listeners_ != nullptr && listeners_->contains(original_dst_->upstreamAddress(*context.original_destination))) {
+    return nullptr;
+  }
+  return &original_dst_->get(*context.original_destination);
+}
+
+NoHostReply Cluster::onNoHost(const LoadBalancerContext& context) {
+  if (!original_dst_) return {base::Error::kNoHealthyUpstream, 0, "cluster '" + name() + "' has no healthy endpoint"};
+  NoHostReply reply{base::Error::kNoOriginalDestination, 502,
+                    "cluster '" + name() + "' sends to the original destination, and this connection has none "
+                    "(it did not come through a redirect)"};
+  if (context.original_destination != nullptr) {
+    const std::string where = original_dst_->upstreamAddress(*context.original_destination).toString();
+    reply = {base::Error::kPassthroughLoop, 502,
+             "cluster '" + name() + "': the original destination " + where + " is this proxy's own listener"};
+  }
+  const std::string_view reason = base::errorName(reply.reason);
+  if (counters_.on_original_dst_refused) counters_.on_original_dst_refused(reason);
+  spdlog::debug("cluster '{}' refused a connection ({}): {}", name(), reason, reply.detail);
+  return reply;
+}
+
+void Cluster::drainPools(const Host& host) {
+  auto it = pools_.find(&host);
+  if (it == pools_.end()) return;
+  for (auto& p : it->second) {
+    if (p) p->drain();
+  }
+}
+
+void Cluster::expireOriginalDstHosts() {
+  for (auto& host : original_dst_->expire()) {
+    drainPools(*host);
+    removed_hosts_.push_back(std::move(host));
+  }
 }
 
 void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
@@ -66,12 +113,7 @@ void Cluster::buildHosts(std::vector<std::unique_ptr<Host>> reusable) {
   }
   for (auto& h : reusable) {
     if (!h) continue;
-    auto it = pools_.find(h.get());
-    if (it != pools_.end()) {
-      for (auto& p : it->second) {
-        if (p) p->drain();
-      }
-    }
+    drainPools(*h);
     removed_hosts_.push_back(std::move(h));
   }
   selector_ = std::make_unique<HostSelector>(*config_, std::move(raw), lb_seed_,
@@ -114,6 +156,7 @@ void Cluster::updateEndpoints(std::shared_ptr<const ClusterConfig> config) {
 }
 
 void Cluster::sweep() {
+  if (original_dst_) expireOriginalDstHosts();
   auto unused = [this](const std::unique_ptr<Host>& h) {
     if (h->activeRequests() != 0) return false;
     auto it = pools_.find(h.get());
@@ -188,6 +231,9 @@ bool Cluster::idle() const {
       if (h->activeRequests() != 0) return false;
     }
   }
+  bool busy = false;
+  if (original_dst_) original_dst_->forEach([&busy](const Host& h) { busy = busy || h.activeRequests() != 0; });
+  if (busy) return false;
   for (const auto& [host, pair] : pools_) {
     for (const auto& p : pair) {
       if (p && !p->idle()) return false;
@@ -235,7 +281,7 @@ void ClusterManager::update(const std::vector<std::shared_ptr<const ClusterConfi
       clusters_.erase(it);
     } else {
       auto cluster = std::make_unique<Cluster>(dispatcher_, cfg, counters_for_ ? counters_for_(cfg->name) : PoolCounters{},
-                                               &host_flags_);
+                                               &host_flags_, &local_listeners_);
       cluster->setOutcomeSink(outcome_sink_);
       next.emplace(cfg->name, std::move(cluster));
     }

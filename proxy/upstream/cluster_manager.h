@@ -24,6 +24,7 @@
 #include "proxy/upstream/host.h"
 #include "proxy/upstream/host_selector.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/original_dst_hosts.h"
 #include "proxy/upstream/outlier_detector.h"
 #include "proxy/upstream/retry_budget.h"
 #include "proxy/upstream/transport.h"
@@ -47,10 +48,19 @@ class OutcomeSink {
 // with what the main thread decided.
 using HostFlagTable = std::map<std::string, std::map<std::string, uint8_t>, std::less<>>;
 
+// Why pickHost() found no host, as the local reply the router sends.
+struct NoHostReply {
+  base::Error reason = base::Error::kNoHealthyUpstream;
+  uint32_t status = 0;  // 0: the reason's usual status
+  std::string detail;
+};
+
 class Cluster {
  public:
+  // `listeners`: this worker's listener addresses, which an ORIGINAL_DST
+  // cluster refuses to dial (a redirect loop); null: no loop check.
   Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters = {},
-          const HostFlagTable* flag_table = nullptr);
+          const HostFlagTable* flag_table = nullptr, const LocalListeners* listeners = nullptr);
   // Sets the TLS the cluster originates (null: plain TCP), with the counters
   // its handshakes go to. New connections use it; open ones keep theirs.
   void setTls(TlsSettingsPtr tls, TlsCounters counters);
@@ -65,7 +75,16 @@ class Cluster {
   const std::string& name() const { return config_->name; }
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
 
-  Host* pickHost(const LoadBalancerContext& context) { return selector_->pick(context); }
+  // ORIGINAL_DST: the host at context.original_destination, made on first
+  // use; nullptr without one, or when it is one of our own listeners.
+  Host* pickHost(const LoadBalancerContext& context) {
+    return original_dst_ ? pickOriginalDst(context) : selector_->pick(context);
+  }
+  // Called after pickHost() returned nullptr for `context`: counts and logs
+  // (debug) an ORIGINAL_DST refusal, and says what to answer.
+  NoHostReply onNoHost(const LoadBalancerContext& context);
+  // ORIGINAL_DST hosts made on demand (null for other clusters).
+  const OriginalDstHosts* originalDstHosts() const { return original_dst_.get(); }
   // Sets or clears a health flag on the host at `address` (main thread's
   // decision, posted here); the balancers are rebuilt when it changed.
   void setHostFlag(const std::string& address, HostHealthFlag flag, bool set);
@@ -115,11 +134,18 @@ class Cluster {
   net::Dispatcher& dispatcher_;
   std::shared_ptr<const ClusterConfig> config_;
   void buildHosts(std::vector<std::unique_ptr<Host>> reusable);
+  Host* pickOriginalDst(const LoadBalancerContext& context);
+  // ORIGINAL_DST hosts unused for cleanup_interval leave: their pools drain
+  // and sweep() frees them once idle, like hosts an EDS update removed.
+  void expireOriginalDstHosts();
+  void drainPools(const Host& host);
 
   std::vector<std::unique_ptr<Host>> hosts_;
   // Hosts removed by an endpoint update whose pools still drain.
   std::vector<std::unique_ptr<Host>> removed_hosts_;
   std::unique_ptr<HostSelector> selector_;
+  std::unique_ptr<OriginalDstHosts> original_dst_;  // ORIGINAL_DST clusters only
+  const LocalListeners* listeners_ = nullptr;
   // Seeds the randomised balancers: distinct per cluster and per worker, so
   // sidecars and workers do not pick in lock-step.
   uint64_t lb_seed_;
@@ -161,6 +187,9 @@ class ClusterManager {
   void sweep();
   size_t drainingClusters() const { return draining_.size(); }
   const std::map<std::string, std::unique_ptr<Cluster>, std::less<>>& clusters() const { return clusters_; }
+  // This worker's bound listener addresses (ActiveListener adds and removes
+  // its own), for ORIGINAL_DST loop detection.
+  LocalListeners& localListeners() { return local_listeners_; }
 
  private:
   net::Dispatcher& dispatcher_;
@@ -169,6 +198,7 @@ class ClusterManager {
   std::map<std::string, std::unique_ptr<Cluster>, std::less<>> clusters_;
   OutcomeSink* outcome_sink_ = nullptr;
   HostFlagTable host_flags_;
+  LocalListeners local_listeners_;
   // Replaced clusters whose connections still carry requests.
   std::vector<std::unique_ptr<Cluster>> draining_;
 };

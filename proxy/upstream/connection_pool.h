@@ -63,6 +63,11 @@ struct PoolCounters {
   // One sample per try: from its start to its end (answer complete, failure
   // or cancellation), in seconds.
   observability::Histogram attempt_duration;
+  // ORIGINAL_DST clusters: a request or TCP session refused for want of an
+  // original destination or because it pointed back at this proxy, by
+  // reason ("no_original_destination", "passthrough_loop"). Series made on
+  // first use; null in tests.
+  std::function<void(std::string_view reason)> on_original_dst_refused;
 };
 
 class ConnectionPool {

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "proxy/net/address.h"
 #include "proxy/upstream/host.h"
 
 namespace remora::upstream {
@@ -25,6 +26,9 @@ struct LoadBalancerContext {
   // Hosts already tried by this request: HostSelector avoids them when
   // another exists. Owned by the caller, read during pick() only.
   std::span<const Host* const> tried{};
+  // The downstream connection's original destination when it came through
+  // a redirect (null otherwise): the host of an ORIGINAL_DST cluster.
+  const net::Address* original_destination = nullptr;
 };
 
 class LoadBalancer {

@@ -32,6 +32,8 @@ std::string_view errorName(Error error) {
     case Error::kRbacDenied: return "rbac_denied";
     case Error::kPerTryTimeout: return "per_try_timeout";
     case Error::kStreamIdleTimeout: return "stream_idle_timeout";
+    case Error::kNoOriginalDestination: return "no_original_destination";
+    case Error::kPassthroughLoop: return "passthrough_loop";
     case Error::kInternal: return "internal";
   }
   return "unknown";

@@ -43,6 +43,9 @@ enum class Error : uint8_t {
   kRbacDenied,         // an authorization policy refused the caller (403)
   kPerTryTimeout,      // one try of a request timed out and no retry was left (504)
   kStreamIdleTimeout,  // a routed request saw no bytes either way for the route's idle timeout (504)
+  // Transparent interception (ORIGINAL_DST clusters), both answered 502:
+  kNoOriginalDestination,  // the connection did not come through a redirect, so it has no original destination
+  kPassthroughLoop,        // the original destination is one of this proxy's own listeners
   kInternal,           // a bug: an impossible state was reached
 };
 

@@ -271,10 +271,99 @@ Status toDiscovery(const cluster::Cluster& proto, std::string_view path, Cluster
       out.eds_service_name = eds.service_name().empty() ? proto.name() : eds.service_name();
       return Status::ok();
     }
+    case cluster::Cluster::ORIGINAL_DST:
+      out.type = Cluster::DiscoveryType::kOriginalDst;
+      if (proto.has_eds_cluster_config()) return invalidField(eds_path, "is only for type EDS");
+      if (proto.has_load_assignment()) {
+        return invalidField(fieldPath(path, "load_assignment"),
+                            "must not be set: an ORIGINAL_DST cluster's host is each connection's original destination");
+      }
+      return Status::ok();
     default:
-      return unsupportedField(fieldPath(path, "type"),
-                              cluster::Cluster::DiscoveryType_Name(proto.type()) + "; supported: STATIC, EDS");
+      return unsupportedField(fieldPath(path, "type"), cluster::Cluster::DiscoveryType_Name(proto.type()) +
+                                                           "; supported: STATIC, EDS, ORIGINAL_DST");
   }
+}
+
+Status toOriginalDstLbConfig(const cluster::Cluster::OriginalDstLbConfig& proto, std::string_view path, Cluster& out) {
+  if (Status s = onlySupportedFields(proto, path, {"use_http_header", "http_header_name", "upstream_port_override"});
+      !s) {
+    return s;
+  }
+  if (proto.use_http_header() || !proto.http_header_name().empty()) {
+    const std::string_view field = proto.use_http_header() ? "use_http_header" : "http_header_name";
+    return unsupportedField(fieldPath(path, field),
+                            "the destination comes from the connection's original destination only, not a header");
+  }
+  if (proto.has_upstream_port_override()) {
+    const uint32_t port = proto.upstream_port_override().value();
+    if (port < 1 || port > 65535) {
+      return invalidField(fieldPath(path, "upstream_port_override"), std::to_string(port) + " is out of range 1..65535");
+    }
+    out.upstream_port_override = port;
+  }
+  return Status::ok();
+}
+
+// ORIGINAL_DST: the host comes with each connection, so nothing balances,
+// checks or ejects hosts; fields that would configure that are refused
+// rather than silently ignored.
+Status toOriginalDst(const cluster::Cluster& proto, std::string_view path, Cluster& out) {
+  if (proto.lb_policy() != cluster::Cluster::CLUSTER_PROVIDED) {
+    return invalidField(fieldPath(path, "lb_policy"), "must be CLUSTER_PROVIDED for type ORIGINAL_DST, not " +
+                                                          cluster::Cluster::LbPolicy_Name(proto.lb_policy()));
+  }
+  const std::pair<bool, std::string_view> refused[] = {
+      {proto.has_load_balancing_policy(), "load_balancing_policy"},
+      {proto.has_least_request_lb_config(), "least_request_lb_config"},
+      {proto.has_ring_hash_lb_config(), "ring_hash_lb_config"},
+      {proto.has_maglev_lb_config(), "maglev_lb_config"},
+      {proto.has_common_lb_config(), "common_lb_config"},
+      {proto.has_outlier_detection(), "outlier_detection"},
+      {proto.health_checks_size() > 0, "health_checks"},
+  };
+  for (const auto& [set, field] : refused) {
+    if (set) return invalidField(fieldPath(path, field), "must not be set for type ORIGINAL_DST (no host is balanced)");
+  }
+  // An empty round robin block is accepted, as for other clusters.
+  if (Status s = onlySupportedFields(proto.round_robin_lb_config(), fieldPath(path, "round_robin_lb_config"), {});
+      !s) {
+    return s;
+  }
+  if (proto.has_cleanup_interval()) {
+    Result<Millis> interval = toPositiveMillis(proto.cleanup_interval(), fieldPath(path, "cleanup_interval"));
+    if (!interval) return interval.status();
+    out.cleanup_interval = *interval;
+  }
+  if (proto.has_original_dst_lb_config()) {
+    return toOriginalDstLbConfig(proto.original_dst_lb_config(), fieldPath(path, "original_dst_lb_config"), out);
+  }
+  return Status::ok();
+}
+
+// Load balancing, outlier detection and health checks of the clusters that
+// have endpoints.
+Status toBalancedHosts(const cluster::Cluster& proto, std::string_view path, Cluster& out) {
+  for (const auto& [set, field] : {std::pair{proto.has_cleanup_interval(), "cleanup_interval"},
+                                   std::pair{proto.has_original_dst_lb_config(), "original_dst_lb_config"}}) {
+    if (set) return invalidField(fieldPath(path, field), "is only for type ORIGINAL_DST");
+  }
+  if (Status s = toLoadBalancing(proto, path, out); !s) return s;
+  if (proto.has_outlier_detection()) {
+    Result<OutlierDetection> outlier = toOutlierDetection(proto.outlier_detection(), fieldPath(path, "outlier_detection"));
+    if (!outlier) return outlier.status();
+    out.outlier_detection = std::move(*outlier);
+  }
+  const std::string checks_path = fieldPath(path, "health_checks");
+  if (proto.health_checks_size() > 1) {
+    return unsupportedField(indexPath(checks_path, 1), "one health check per cluster");
+  }
+  if (proto.health_checks_size() == 1) {
+    Result<HealthCheck> check = toHealthCheck(proto.health_checks(0), indexPath(checks_path, 0));
+    if (!check) return check.status();
+    out.health_check = std::move(*check);
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -336,7 +425,7 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
            "http_protocol_options", "http2_protocol_options", "protocol_selection", "common_http_protocol_options",
            "round_robin_lb_config", "least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config",
            "common_lb_config", "load_balancing_policy", "outlier_detection", "health_checks", "metadata",
-           "transport_socket"});
+           "transport_socket", "cleanup_interval", "original_dst_lb_config"});
       !s) {
     return s.error();
   }
@@ -351,20 +440,10 @@ Result<Cluster> toCluster(const cluster::Cluster& proto, std::string_view path) 
     if (timeout->count() == 0) return invalidField(timeout_path, "must be more than 0");
     out.connect_timeout = *timeout;
   }
-  if (Status s = toLoadBalancing(proto, path, out); !s) return s.error();
-  if (proto.has_outlier_detection()) {
-    Result<OutlierDetection> outlier = toOutlierDetection(proto.outlier_detection(), fieldPath(path, "outlier_detection"));
-    if (!outlier) return outlier.error();
-    out.outlier_detection = std::move(*outlier);
-  }
-  const std::string checks_path = fieldPath(path, "health_checks");
-  if (proto.health_checks_size() > 1) {
-    return unsupportedField(indexPath(checks_path, 1), "one health check per cluster");
-  }
-  if (proto.health_checks_size() == 1) {
-    Result<HealthCheck> check = toHealthCheck(proto.health_checks(0), indexPath(checks_path, 0));
-    if (!check) return check.error();
-    out.health_check = std::move(*check);
+  if (Status s = out.type == Cluster::DiscoveryType::kOriginalDst ? toOriginalDst(proto, path, out)
+                                                                  : toBalancedHosts(proto, path, out);
+      !s) {
+    return s.error();
   }
   if (proto.has_per_connection_buffer_limit_bytes()) {
     const uint32_t limit = proto.per_connection_buffer_limit_bytes().value();

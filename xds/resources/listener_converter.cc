@@ -1,11 +1,14 @@
 #include "xds/resources/listener_converter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
+#include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "xds/resources/common_converters.h"
@@ -104,12 +107,45 @@ Status toNetworkFilters(const listener::FilterChain& chain, std::string_view pat
   return Status::ok();
 }
 
+// A literal IPv4/IPv6 prefix, kept in canonical text so equal ranges compare
+// equal ("10.0.0.0" and "010.0.0.0" never both reach the model).
+Result<CidrRange> toCidrRange(const core::CidrRange& proto, std::string_view path) {
+  if (Status s = onlySupportedFields(proto, path, {"address_prefix", "prefix_len"}); !s) return s.error();
+  const std::string& text = proto.address_prefix();
+  unsigned char bytes[16];
+  int family = AF_INET;
+  if (inet_pton(AF_INET, text.c_str(), bytes) != 1) {
+    family = AF_INET6;
+    if (inet_pton(AF_INET6, text.c_str(), bytes) != 1) {
+      return invalidField(fieldPath(path, "address_prefix"), quoted(text) + " is not a literal IPv4 or IPv6 address");
+    }
+  }
+  const uint32_t max = family == AF_INET ? 32 : 128;
+  CidrRange out;
+  out.prefix_len = proto.has_prefix_len() ? proto.prefix_len().value() : max;
+  if (out.prefix_len > max) {
+    return invalidField(fieldPath(path, "prefix_len"),
+                        std::to_string(out.prefix_len) + " is more than " + std::to_string(max) + " for " + quoted(text));
+  }
+  char canonical[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family, bytes, canonical, sizeof(canonical));
+  out.address = canonical;
+  return out;
+}
+
 Result<FilterChainMatch> toFilterChainMatch(const listener::FilterChainMatch& proto, std::string_view path) {
-  if (Status s = onlySupportedFields(proto, path, {"destination_port", "transport_protocol", "application_protocols"});
+  if (Status s = onlySupportedFields(proto, path,
+                                     {"destination_port", "prefix_ranges", "transport_protocol", "application_protocols"});
       !s) {
     return s.error();
   }
   FilterChainMatch out;
+  for (int i = 0; i < proto.prefix_ranges_size(); ++i) {
+    Result<CidrRange> range =
+        toCidrRange(proto.prefix_ranges(i), indexPath(fieldPath(path, "prefix_ranges"), static_cast<size_t>(i)));
+    if (!range) return range.error();
+    out.prefix_ranges.push_back(std::move(*range));
+  }
   const std::string& transport = proto.transport_protocol();
   if (!transport.empty() && transport != "raw_buffer" && transport != "tls") {
     return invalidField(fieldPath(path, "transport_protocol"),
@@ -157,45 +193,56 @@ bool sameMatch(const FilterChainMatch& a, const FilterChainMatch& b) {
   std::vector<std::string> alpn_b = b.application_protocols;
   std::sort(alpn_a.begin(), alpn_a.end());
   std::sort(alpn_b.begin(), alpn_b.end());
-  return a.transport_protocol == b.transport_protocol && a.destination_port == b.destination_port && alpn_a == alpn_b;
+  auto key = [](const CidrRange& r) { return r.address + "/" + std::to_string(r.prefix_len); };
+  std::vector<std::string> ranges_a;
+  std::vector<std::string> ranges_b;
+  for (const auto& r : a.prefix_ranges) ranges_a.push_back(key(r));
+  for (const auto& r : b.prefix_ranges) ranges_b.push_back(key(r));
+  std::sort(ranges_a.begin(), ranges_a.end());
+  std::sort(ranges_b.begin(), ranges_b.end());
+  return a.transport_protocol == b.transport_protocol && a.destination_port == b.destination_port &&
+         alpn_a == alpn_b && ranges_a == ranges_b;
 }
 
-// Sniffing is implied by filter chain matches (see model.h), so the listener
-// filters are only checked to be ones remora-proxy has.
-Status checkListenerFilters(const listener::Listener& proto, std::string_view path) {
-  const std::string http_type =
-      envoy::extensions::filters::listener::http_inspector::v3::HttpInspector::descriptor()->full_name();
-  const std::string tls_type =
-      envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector::descriptor()->full_name();
+// Sniffing is implied by filter chain matches (see model.h), so the
+// inspectors are only checked to be ones remora-proxy has; original_dst sets
+// Listener::original_dst.
+Status toListenerFilters(const listener::Listener& proto, std::string_view path, Listener& out) {
+  namespace lf = envoy::extensions::filters::listener;
+  const std::string http_type = lf::http_inspector::v3::HttpInspector::descriptor()->full_name();
+  const std::string tls_type = lf::tls_inspector::v3::TlsInspector::descriptor()->full_name();
+  const std::string odst_type = lf::original_dst::v3::OriginalDst::descriptor()->full_name();
   for (int i = 0; i < proto.listener_filters_size(); ++i) {
     const listener::ListenerFilter& filter = proto.listener_filters(i);
     const std::string item = indexPath(fieldPath(path, "listener_filters"), static_cast<size_t>(i));
     if (Status s = onlySupportedFields(filter, item, {"name", "typed_config"}); !s) return s;
-    if (filter.has_typed_config()) {
-      const std::string config_path = fieldPath(item, "typed_config");
-      const std::string_view type = anyTypeName(filter.typed_config().type_url());
-      if (type == http_type) {
-        if (Result<envoy::extensions::filters::listener::http_inspector::v3::HttpInspector> r =
-                unpack<envoy::extensions::filters::listener::http_inspector::v3::HttpInspector>(filter.typed_config(),
-                                                                                                config_path);
-            !r) {
-          return r.status();
-        }
-      } else if (type == tls_type) {
-        if (Result<envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector> r =
-                unpack<envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector>(filter.typed_config(),
-                                                                                              config_path);
-            !r) {
-          return r.status();
-        }
-      } else {
-        return unsupportedField(config_path, "listener filter @type " + filter.typed_config().type_url() +
-                                                 "; supported: " + http_type + ", " + tls_type);
+    if (!filter.has_typed_config()) {
+      if (filter.name() == kOriginalDstFilterName) {
+        out.original_dst = true;
+      } else if (filter.name() != "envoy.filters.listener.http_inspector" &&
+                 filter.name() != "envoy.filters.listener.tls_inspector") {
+        return unsupportedField(fieldPath(item, "name"), "listener filter " + quoted(filter.name()));
       }
-    } else if (filter.name() != "envoy.filters.listener.http_inspector" &&
-               filter.name() != "envoy.filters.listener.tls_inspector") {
-      return unsupportedField(fieldPath(item, "name"), "listener filter " + quoted(filter.name()));
+      continue;
     }
+    const std::string config_path = fieldPath(item, "typed_config");
+    const google::protobuf::Any& any = filter.typed_config();
+    const std::string_view type = anyTypeName(any.type_url());
+    Status decoded = Status::ok();
+    if (type == http_type) {
+      decoded = unpack<lf::http_inspector::v3::HttpInspector>(any, config_path).status();
+    } else if (type == tls_type) {
+      decoded = unpack<lf::tls_inspector::v3::TlsInspector>(any, config_path).status();
+    } else if (type == odst_type) {
+      Result<lf::original_dst::v3::OriginalDst> odst = unpack<lf::original_dst::v3::OriginalDst>(any, config_path);
+      if (odst) decoded = onlySupportedFields(*odst, config_path, {});
+      else decoded = odst.status();
+      out.original_dst = true;
+    } else {
+      return unsupportedField(config_path, "listener filter @type " + any.type_url() + "; supported: " + http_type +
+                                               ", " + tls_type + ", " + odst_type);
+    }
+    if (!decoded) return decoded;
   }
   return Status::ok();
 }
@@ -251,7 +298,7 @@ Result<Listener> toListener(const listener::Listener& proto, std::string_view pa
     if (!chain) return chain.error();
     out.default_filter_chain = std::move(*chain);
   }
-  if (Status s = checkListenerFilters(proto, path); !s) return s.error();
+  if (Status s = toListenerFilters(proto, path, out); !s) return s.error();
   if (proto.has_listener_filters_timeout()) {
     Result<Millis> timeout = toMillis(proto.listener_filters_timeout(), fieldPath(path, "listener_filters_timeout"));
     if (!timeout) return timeout.error();

@@ -12,6 +12,10 @@
 
 namespace remora::xds::resources {
 
+// The listener filter that makes an accepted connection's local address its
+// original destination (the address before an iptables REDIRECT).
+inline constexpr std::string_view kOriginalDstFilterName = "envoy.filters.listener.original_dst";
+
 // Errors name the field under `path` ("" for a resource on its own). Which
 // clusters exist is not known here; see toBootstrap.
 base::Result<Listener> toListener(const envoy::config::listener::v3::Listener& proto, std::string_view path = "");

@@ -309,12 +309,23 @@ struct TcpProxy {
   bool operator==(const TcpProxy&) const = default;
 };
 
+// An IP prefix (FilterChainMatch.prefix_ranges): `address` is a literal IP
+// in its canonical text form, `prefix_len` at most 32 (IPv4) or 128 (IPv6).
+struct CidrRange {
+  std::string address;
+  uint32_t prefix_len = 0;
+  bool operator==(const CidrRange&) const = default;
+};
+
 struct FilterChainMatch {
   std::string transport_protocol;               // "", "raw_buffer" or "tls"
   std::vector<std::string> application_protocols;  // "http/1.1", "h2c", ...
   // The connection's (original) destination port must equal this when set.
   // Added with the bootstrap converters; listener selection must honour it.
   std::optional<uint32_t> destination_port;
+  // The connection's (original) destination IP must fall in one of these;
+  // empty matches any IP. The longest matching prefix wins (Envoy's order).
+  std::vector<CidrRange> prefix_ranges;
   bool operator==(const FilterChainMatch&) const = default;
 };
 
@@ -342,6 +353,10 @@ struct Listener {
   // TCP after this long, so server-first protocols do not stall.
   Millis listener_filters_timeout{1000};
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  // Listener filter envoy.filters.listener.original_dst: an accepted
+  // connection's local address becomes the destination it had before an
+  // iptables REDIRECT, before its filter chain is chosen.
+  bool original_dst = false;
   // Config changes are detected by value: equal configs keep their runtime state.
   bool operator==(const Listener&) const = default;
 };
@@ -449,7 +464,10 @@ struct HealthCheck {
 };
 
 struct Cluster {
-  enum class DiscoveryType { kStatic, kEds };
+  // kOriginalDst: no endpoints; the host is the downstream connection's
+  // original destination (lb_policy CLUSTER_PROVIDED, kept as the default
+  // lb_policy here since no balancer runs).
+  enum class DiscoveryType { kStatic, kEds, kOriginalDst };
   // kPeakEwma: Remora's latency-aware power of two choices (Linkerd's
   // default), selected in xDS with load_balancing_policy (see docs/bootstrap.md).
   enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kPeakEwma };
@@ -480,6 +498,10 @@ struct Cluster {
   std::optional<OutlierDetection> outlier_detection;
   std::optional<HealthCheck> health_check;
   std::optional<UpstreamTls> tls;  // transport_socket "tls"
+  // kOriginalDst: a host unused for this long is removed (Envoy's default 5 s),
+  // and the port every host is dialled on instead of the original one.
+  Millis cleanup_interval{5000};
+  std::optional<uint32_t> upstream_port_override;
   // Config changes are detected by value: equal configs keep their runtime state.
   bool operator==(const Cluster&) const = default;
 };

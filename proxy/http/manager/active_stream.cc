@@ -304,6 +304,10 @@ void ActiveStream::readDisableDownstream(bool disable) {
 Protocol ActiveStream::protocol() const { return manager_.protocol(); }
 const net::Address& ActiveStream::remoteAddress() const { return manager_.connection().remoteAddress(); }
 const net::Address& ActiveStream::localAddress() const { return manager_.connection().localAddress(); }
+const net::Address* ActiveStream::originalDestination() const {
+  const net::Connection& c = manager_.connection();
+  return c.localAddressRestored() ? &c.localAddress() : nullptr;
+}
 std::string_view ActiveStream::peerIdentity() const { return manager_.connection().peerIdentity(); }
 net::Dispatcher& ActiveStream::dispatcher() { return manager_.connection().dispatcher(); }
 

@@ -42,6 +42,7 @@ class ActiveStream : public StreamCallbacks, public DownstreamStream, public net
   Protocol protocol() const override;
   const net::Address& remoteAddress() const override;
   const net::Address& localAddress() const override;
+  const net::Address* originalDestination() const override;
   std::string_view peerIdentity() const override;
   net::Dispatcher& dispatcher() override;
   observability::RequestRecord* record() override { return &record_; }

@@ -44,6 +44,9 @@ class DownstreamStream {
   // The downstream connection's local address (its port is the destination
   // port authorization policies match on).
   virtual const net::Address& localAddress() const { return remoteAddress(); }
+  // The connection's original destination when the listener's original_dst
+  // filter restored it (it came through an iptables redirect), else null.
+  virtual const net::Address* originalDestination() const { return nullptr; }
   // The caller's verified identity (its SPIFFE ID) when it came over mTLS; "".
   virtual std::string_view peerIdentity() const { return {}; }
   virtual net::Dispatcher& dispatcher() = 0;

@@ -6,7 +6,8 @@ It shares no code with Remora's codecs, so it can catch their bugs. Binds
 
 Endpoints (any method unless noted; HEAD answers the GET headers, no body):
   /echo            JSON: method, path, headers, trailers, body_length,
-                   body_sha256, server_port (the port that answered);
+                   body_sha256, server_port (the port that answered),
+                   peer (the client's address);
                    request headers x-echo-* are sent back.
   /upload          streams the request body back, chunked, 64 KiB at a time.
   /bytes/N         N bytes of a fixed pattern (byte i = ALPHABET[i % 62]),
@@ -215,6 +216,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
             "body_sha256": digest.hexdigest(),
             # Which backend answered, for load-balancing and routing tests.
             "server_port": self.server.server_address[1],
+            # Who connected: behind a sidecar, the sidecar (interception tests).
+            "peer": self.client_address[0],
         }
         echoed = [(name, value) for name, value in self.headers.items() if name.lower().startswith("x-echo-")]
         # One line, json.dumps' default separators: tests may search for

@@ -4,6 +4,8 @@
 // how requests flow within a second; what it deletes stops flowing; a
 // sidecar that connects is an endpoint of its service until it leaves.
 #include <catch2/catch.hpp>
+
+#include <csignal>
 #include <chrono>
 #include <map>
 #include <regex>
@@ -198,8 +200,10 @@ spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]
   CHECK(status.stdout_text.find("ratings-1") != std::string::npos);
   CHECK(status.stdout_text.find("web-1") != std::string::npos);
 
-  // It leaves: the endpoint stays for the grace period, then goes.
-  REQUIRE(ratings->stop());
+  // Its link breaks (SIGKILL: no goodbye): the endpoint stays for the grace
+  // period, then goes.
+  REQUIRE(ratings->process().signal(SIGKILL));
+  REQUIRE(ratings->process().waitExit(5s));
   const auto left = Clock::now();
   CHECK(askVia(*outbound, "ratings:8000") == app->port());
   auto removed = until(
@@ -211,4 +215,35 @@ spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]
       5s, 3);
   REQUIRE(removed);
   CHECK(Clock::now() - left >= 900ms);
+}
+
+TEST_CASE("a sidecar that shuts down says goodbye and is withdrawn without a grace period", "[integration][cp]") {
+  // A grace period far longer than the test: only the goodbye can remove it.
+  auto cp = ControlPlaneProcess::start({.extra_args = {"--endpoint-grace-period", "10m"}});
+  REQUIRE(cp);
+  auto app = BackendProcess::httpEcho();
+  REQUIRE(app);
+  auto web = startSidecar(**cp, "web-1", "web");
+  auto outbound = web->listenerAddress("outbound");
+  REQUIRE(outbound);
+  harness::TempDir dir("remoractl");
+  apply(**cp, dir, R"(kind: Service
+metadata: {name: ratings}
+spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]}
+)");
+  auto ratings = startSidecar(**cp, "ratings-1", "ratings", std::to_string(app->port()));
+  REQUIRE(until([&] { return askVia(*outbound, "ratings:8000") == app->port(); }, 1s, 3));
+
+  // SIGTERM: the sidecar drains (it still runs for its drain time) and
+  // half-closes its ADS stream; remora-cp withdraws its endpoint at once.
+  REQUIRE(ratings->process().signal(SIGTERM));
+  auto removed = until(
+      [&] {
+        int s = 0;
+        askVia(*outbound, "ratings:8000", &s);
+        return s == 503;
+      },
+      5s, 1);
+  INFO(ratings->logs() << (*cp)->logs());
+  CHECK(removed);
 }

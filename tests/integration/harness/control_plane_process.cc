@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <regex>
 
 #include "tests/integration/harness/paths.h"
 
@@ -37,10 +38,12 @@ base::Status ControlPlaneProcess::launch() {
   // Fresh address files per run, so a restart never reads the last run's.
   const std::string api_file = dir_.file("api-address-" + std::to_string(runs_));
   const std::string xds_file = dir_.file("xds-address-" + std::to_string(runs_));
-  std::vector<std::string> args = {binaryPath("remora-cp"), "--data-dir",  data_dir_,
-                                   "--api-address",         "127.0.0.1:0", "--xds-address",
-                                   "127.0.0.1:0",           "--api-address-path", api_file,
-                                   "--xds-address-path",    xds_file};
+  std::vector<std::string> args = options_.command_prefix;
+  for (std::string arg : {binaryPath("remora-cp"), std::string("--data-dir"), data_dir_, std::string("--api-address"),
+                          std::string("127.0.0.1:0"), std::string("--xds-address"), options_.xds_host + ":0", std::string("--api-address-path"), api_file,
+                          std::string("--xds-address-path"), xds_file}) {
+    args.push_back(std::move(arg));
+  }
   if (options_.insecure) args.push_back("--insecure");
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   auto process = Process::start(ProcessOptions{std::move(args), {}, dir_.path(), "remora-cp-" + std::to_string(runs_)});
@@ -76,7 +79,46 @@ base::Result<HttpResponse> ControlPlaneProcess::api(std::string_view method, std
   request.path = std::string(path);
   if (!body.empty()) request.headers.emplace_back("content-type", "application/json");
   request.body = std::move(body);
-  return httpRequest(api_address_, request);
+  if (options_.command_prefix.empty()) return httpRequest(api_address_, request);
+  return apiThroughCurl(request);
+}
+
+base::Result<std::string> ControlPlaneProcess::createToken(const std::string& account, const std::string& ttl) {
+  auto r = api("POST", "/api/v1/tokens",
+               R"({"namespace":"default","serviceAccount":")" + account + R"(","ttl":")" + ttl + "\"}");
+  if (!r) return r.error();
+  std::smatch m;
+  static const std::regex kToken(R"re("token"\s*:\s*"([^"]+)")re");
+  if (r->status != 201 || !std::regex_search(r->body, m, kToken)) {
+    return fail(Error::kIo, "token create answered " + std::to_string(r->status) + ": " + r->body);
+  }
+  return std::string(m[1]);
+}
+
+base::Result<HttpResponse> ControlPlaneProcess::apiThroughCurl(const HttpRequest& request) {
+  // The status code follows the body on a line of its own.
+  std::vector<std::string> args = options_.command_prefix;
+  for (std::string arg : {std::string("curl"), std::string("-sS"), std::string("-X"), request.method,
+                          std::string("-w"), std::string("\n%{http_code}"), "http://" + api_address_ + request.path}) {
+    args.push_back(std::move(arg));
+  }
+  if (!request.body.empty()) {
+    for (std::string arg : {std::string("-H"), std::string("content-type: application/json"),
+                            std::string("--data-binary"), request.body}) {
+      args.push_back(std::move(arg));
+    }
+  }
+  CommandResult result = run(args, std::chrono::seconds(10));
+  if (result.exit_code != 0) return fail(Error::kIo, "curl to the API failed: " + result.describe());
+  const size_t newline = result.stdout_text.rfind('\n');
+  if (newline == std::string::npos) return fail(Error::kIo, "curl printed no status: " + result.describe());
+  HttpResponse response;
+  unsigned status = 0;
+  const std::string code = result.stdout_text.substr(newline + 1);
+  std::from_chars(code.data(), code.data() + code.size(), status);
+  response.status = static_cast<int>(status);
+  response.body = result.stdout_text.substr(0, newline);
+  return response;
 }
 
 base::Status ControlPlaneProcess::kill() {

@@ -30,6 +30,12 @@ struct ControlPlaneOptions {
   // the mesh CA expect. Tests of the CA and mTLS set it false.
   bool insecure = true;
   std::chrono::milliseconds start_timeout = std::chrono::seconds(15);
+  // Runs remora-cp under this prefix (e.g. {"ip", "netns", "exec", NS}) and
+  // binds xDS on `xds_host` (the API stays on loopback); api() then goes
+  // through curl under the same prefix, since the test's own namespace
+  // cannot reach that namespace's loopback.
+  std::vector<std::string> command_prefix;
+  std::string xds_host = "127.0.0.1";
 };
 
 class ControlPlaneProcess {
@@ -52,6 +58,9 @@ class ControlPlaneProcess {
   // A request to the JSON API (body sent as application/json when not empty).
   base::Result<HttpResponse> api(std::string_view method, std::string_view path, std::string body = "");
 
+  // A join token for `account` in namespace default (POST /api/v1/tokens).
+  base::Result<std::string> createToken(const std::string& account, const std::string& ttl = "1h");
+
   // SIGKILL and reap: no shutdown code runs (durability tests).
   base::Status kill();
   // SIGTERM and wait for the exit code.
@@ -67,6 +76,7 @@ class ControlPlaneProcess {
  private:
   ControlPlaneProcess(TempDir dir, ControlPlaneOptions options);
   base::Status launch();
+  base::Result<HttpResponse> apiThroughCurl(const HttpRequest& request);
 
   // Declared first so it outlives the process writing into it.
   TempDir dir_;

@@ -1,5 +1,7 @@
 #include "tests/integration/harness/proxy_process.h"
 
+#include <algorithm>
+
 #include <signal.h>
 
 #include <cctype>
@@ -104,6 +106,12 @@ base::Result<std::unique_ptr<ProxyProcess>> ProxyProcess::start(ProxyOptions opt
                                  std::string("--config"), config, std::string("--admin-address-path"), admin_file,
                                  std::string("--concurrency"), std::to_string(options.concurrency)}) {
     args.push_back(arg);
+  }
+  // A sidecar with an outbound listener serves for the whole drain time
+  // after SIGTERM; tests that do not study draining need not wait 5 s.
+  if (options.binary.empty() &&
+      std::find(options.extra_args.begin(), options.extra_args.end(), "--drain-time-ms") == options.extra_args.end()) {
+    args.insert(args.end(), {"--drain-time-ms", "500"});
   }
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   auto process = Process::start(ProcessOptions{std::move(args), options.env, dir.path(), "remora-proxy"});

@@ -29,6 +29,18 @@ std::string CollectedSpan::attribute(const std::string& key) const {
 }
 
 base::Result<TraceCollectorProcess> TraceCollectorProcess::start(const std::string& dir, int fail_first) {
+  return launch(dir, fail_first, {}, "127.0.0.1");
+}
+
+base::Result<TraceCollectorProcess> TraceCollectorProcess::startIn(const std::string& dir,
+                                                                   std::vector<std::string> command_prefix,
+                                                                   const std::string& host) {
+  return launch(dir, 0, std::move(command_prefix), host);
+}
+
+base::Result<TraceCollectorProcess> TraceCollectorProcess::launch(const std::string& dir, int fail_first,
+                                                                  std::vector<std::string> command_prefix,
+                                                                  const std::string& host) {
   const std::string node = findInPath("node");
   if (node.empty()) return fail(Error::kNotFound, "node is not installed: run scripts/deps.sh");
   for (const char* module : {"@opentelemetry/otlp-transformer", "ajv"}) {
@@ -38,8 +50,12 @@ base::Result<TraceCollectorProcess> TraceCollectorProcess::start(const std::stri
   const std::string port_file = dir + "/trace_collector.port";
   std::error_code ignored;
   std::filesystem::remove(port_file, ignored);
-  std::vector<std::string> args = {node, sourcePath(std::string(kCollectorDir) + "/collector.js"), "--port-file",
-                                   port_file, "--fail-first", std::to_string(fail_first)};
+  std::vector<std::string> args = command_prefix;
+  for (std::string arg : {node, sourcePath(std::string(kCollectorDir) + "/collector.js"), std::string("--port-file"),
+                          port_file, std::string("--fail-first"), std::to_string(fail_first), std::string("--host"),
+                          host}) {
+    args.push_back(std::move(arg));
+  }
   auto process = Process::start(ProcessOptions{std::move(args), {}, dir, "trace_collector"});
   if (!process) return process.error();
   auto content = waitForFile(port_file, std::chrono::seconds(20), [&] { return process->running(); });
@@ -52,14 +68,33 @@ base::Result<TraceCollectorProcess> TraceCollectorProcess::start(const std::stri
   if (parsed.is_discarded() || !parsed.contains("port") || !parsed["port"].is_number_unsigned()) {
     return fail(Error::kIo, "trace collector wrote a bad port file: " + *content);
   }
-  return TraceCollectorProcess(std::move(*process), parsed["port"].get<uint16_t>());
+  TraceCollectorProcess collector(std::move(*process), parsed["port"].get<uint16_t>());
+  collector.command_prefix_ = std::move(command_prefix);
+  collector.host_ = host;
+  return collector;
+}
+
+base::Result<std::string> TraceCollectorProcess::spansJson() const {
+  const std::string address = host_ + ":" + std::to_string(port_);
+  if (command_prefix_.empty()) {
+    auto response = httpGet(address, "/spans");
+    if (!response) return response.error();
+    return response->body;
+  }
+  std::vector<std::string> args = command_prefix_;
+  for (std::string arg : {std::string("curl"), std::string("-sS"), "http://" + address + "/spans"}) {
+    args.push_back(std::move(arg));
+  }
+  CommandResult result = run(args, std::chrono::seconds(10));
+  if (result.exit_code != 0) return fail(Error::kIo, "curl to the collector failed: " + result.describe());
+  return result.stdout_text;
 }
 
 base::Result<CollectorState> TraceCollectorProcess::state() const {
-  auto response = httpGet("127.0.0.1:" + std::to_string(port_), "/spans");
-  if (!response) return response.error();
-  const json body = json::parse(response->body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return fail(Error::kIo, "collector: bad /spans: " + response->body);
+  auto spans = spansJson();
+  if (!spans) return spans.error();
+  const json body = json::parse(*spans, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return fail(Error::kIo, "collector: bad /spans: " + *spans);
   CollectorState state;
   for (const json& s : body.value("spans", json::array())) {
     CollectedSpan span;

@@ -43,6 +43,11 @@ class TraceCollectorProcess {
  public:
   // `fail_first`: the first N export requests get 503.
   static base::Result<TraceCollectorProcess> start(const std::string& dir, int fail_first = 0);
+  // Inside a network namespace: started under `command_prefix` (e.g. {"ip",
+  // "netns", "exec", NS}) and bound to `host`; state() then asks through curl
+  // under the same prefix.
+  static base::Result<TraceCollectorProcess> startIn(const std::string& dir, std::vector<std::string> command_prefix,
+                                                     const std::string& host);
   uint16_t port() const { return port_; }
   base::Result<CollectorState> state() const;
   // Stops it (a later export meets a closed port).
@@ -50,8 +55,13 @@ class TraceCollectorProcess {
 
  private:
   TraceCollectorProcess(Process process, uint16_t port) : process_(std::move(process)), port_(port) {}
+  static base::Result<TraceCollectorProcess> launch(const std::string& dir, int fail_first,
+                                                    std::vector<std::string> command_prefix, const std::string& host);
+  base::Result<std::string> spansJson() const;
   Process process_;
   uint16_t port_;
+  std::vector<std::string> command_prefix_;
+  std::string host_ = "127.0.0.1";
 };
 
 }  // namespace remora::harness

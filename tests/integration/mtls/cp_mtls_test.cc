@@ -37,15 +37,10 @@ std::unique_ptr<ControlPlaneProcess> startSecureCp(std::vector<std::string> extr
 }
 
 std::string createToken(ControlPlaneProcess& cp, const std::string& account, const std::string& ttl = "1h") {
-  auto r = cp.api("POST", "/api/v1/tokens",
-                  R"({"namespace":"default","serviceAccount":")" + account + R"(","ttl":")" + ttl + "\"}");
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  std::smatch m;
-  static const std::regex kToken(R"re("token"\s*:\s*"([^"]+)")re");
-  REQUIRE(std::regex_search(r->body, m, kToken));
-  return m[1];
+  auto token = cp.createToken(account, ttl);
+  INFO((token ? std::string() : token.error().message));
+  REQUIRE(token);
+  return *token;
 }
 
 void applyObjects(ControlPlaneProcess& cp, const std::string& json) {

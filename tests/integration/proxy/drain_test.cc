@@ -1,9 +1,13 @@
 // SIGTERM drains: readiness goes false, new connections are refused,
-// requests in flight finish, and the process exits 0.
+// requests in flight finish, and the process exits 0. Listeners whose
+// traffic_direction is OUTBOUND keep serving until the drain time ends
+// (docs/lifecycle.md), so an app shutting down can still call out.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
+
+#include "tests/integration/harness/http_client.h"
 
 #include "tests/integration/harness/backend_process.h"
 #include "tests/integration/harness/process.h"
@@ -72,4 +76,68 @@ TEST_CASE("SIGTERM drains without failing requests in flight", "[integration][pr
   auto exit_code = (*proxy)->process().waitExit(10s);
   REQUIRE(exit_code);
   CHECK(*exit_code == 0);
+}
+
+TEST_CASE("during the drain time an outbound listener keeps serving while the inbound one refuses",
+          "[integration][proxy][drain]") {
+  auto backend = harness::BackendProcess::httpEcho();
+  REQUIRE(backend);
+  const std::string routes = "- match: { prefix: \"/\" }\n  route: { cluster: backend }\n";
+  harness::ProxyOptions o;
+  o.bootstrap_yaml = itest::bootstrapYaml(
+      {itest::httpListenerYaml({.name = "inbound", .routes = routes, .direction = "INBOUND"}),
+       itest::httpListenerYaml({.name = "outbound", .routes = routes, .direction = "OUTBOUND"})},
+      {itest::clusterYaml({.endpoints = {backend->address()}})});
+  const auto drain_time = 2500ms;
+  o.extra_args = {"--drain-time-ms", std::to_string(drain_time.count())};
+  auto proxy = harness::ProxyProcess::start(o);
+  REQUIRE(proxy);
+  REQUIRE((*proxy)->waitReady());
+  auto inbound = (*proxy)->listenerAddress("inbound");
+  auto outbound = (*proxy)->listenerAddress("outbound");
+  REQUIRE(inbound);
+  REQUIRE(outbound);
+  REQUIRE(harness::httpGet(*inbound, "/echo")->status == 200);
+
+  const auto sigterm = std::chrono::steady_clock::now();
+  REQUIRE((*proxy)->process().signal(SIGTERM));
+  // The signal is handled on the proxy's loop: /ready turns once it has run.
+  int ready_status = 0;
+  for (int i = 0; i < 100 && ready_status != 503; ++i) {
+    auto ready = (*proxy)->admin("GET", "/ready");
+    REQUIRE(ready);
+    ready_status = ready->status;
+    if (ready_status != 503) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(ready_status == 503);
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    refused = !harness::RawConnection::connect(*inbound, 200ms).has_value();
+    if (!refused) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(refused);
+
+  // New connections to the outbound listener, spread over most of the
+  // drain time, all served.
+  int served = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto response = harness::httpGet(*outbound, "/echo", 2s);
+    INFO((response ? std::string() : response.error().message) << "\n" << (*proxy)->logs());
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    served += response->status == 200;
+    CHECK((*proxy)->admin("GET", "/ready")->status == 503);
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(served == 8);
+  CHECK(std::chrono::steady_clock::now() - sigterm < drain_time);
+  CHECK((*proxy)->process().running());
+
+  // No connection is left, yet the process stays until the drain time ends.
+  auto exit_code = (*proxy)->process().waitExit(10s);
+  const auto exited_after = std::chrono::steady_clock::now() - sigterm;
+  REQUIRE(exit_code);
+  CHECK(*exit_code == 0);
+  CHECK(exited_after >= drain_time - 100ms);
+  CHECK(exited_after < drain_time + 3s);
 }

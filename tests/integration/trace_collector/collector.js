@@ -28,10 +28,12 @@ const validateZipkin = new Ajv({ allErrors: true }).compile(
 let failFirst = 0;
 let portFile = '';
 let countOnly = false;
+let host = '127.0.0.1';
 for (let i = 2; i < process.argv.length; i++) {
   if (process.argv[i] === '--fail-first') failFirst = Number(process.argv[++i]);
   else if (process.argv[i] === '--port-file') portFile = process.argv[++i];
   else if (process.argv[i] === '--count-only') countOnly = true;
+  else if (process.argv[i] === '--host') host = process.argv[++i];
 }
 
 const state = { spans: [], errors: [], requests: { otlp: 0, zipkin: 0, refused: 0 }, counted: 0 };
@@ -149,7 +151,7 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => {
+server.listen(0, host, () => {
   const port = server.address().port;
   if (portFile) {
     fs.writeFileSync(portFile + '.tmp', JSON.stringify({ port }));

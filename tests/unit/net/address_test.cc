@@ -78,3 +78,19 @@ TEST_CASE("addresses are equal by family, ip and port", "[net][address]") {
   CHECK(Address() == Address());
   CHECK(Address().sockaddrLength() == 0);
 }
+
+TEST_CASE("withPort, wildcard, loopback and IPv4-mapped equality", "[net][address]") {
+  const Address a = *Address::parse("10.0.0.1:80");
+  CHECK(a.withPort(8080) == *Address::parse("10.0.0.1:8080"));
+  CHECK(Address::parse("[::1]:1")->withPort(2) == *Address::parse("[::1]:2"));
+  CHECK(Address::parse("0.0.0.0:1")->isAnyAddress());
+  CHECK(Address::parse("[::]:1")->isAnyAddress());
+  CHECK_FALSE(a.isAnyAddress());
+  CHECK(Address::parse("127.9.9.9:1")->isLoopback());
+  CHECK(Address::parse("[::ffff:127.0.0.1]:1")->isLoopback());
+  CHECK_FALSE(a.isLoopback());
+  CHECK(Address::parse("[::ffff:10.0.0.1]:80")->sameEndpoint(a));
+  CHECK_FALSE(Address::parse("[::ffff:10.0.0.1]:81")->sameEndpoint(a));
+  CHECK(a.hash() == Address::parse("10.0.0.1:80")->hash());
+  CHECK(a.hash() != a.withPort(81).hash());
+}

@@ -131,13 +131,26 @@ TEST_CASE("a wildcard stands for at least one character", "[router]") {
   CHECK(vhostFor(*table, "foo.x") == "prefix");
 }
 
-TEST_CASE("the authority's port is ignored, also on configured domains", "[router]") {
+TEST_CASE("a domain without a port matches any port, and one with a port only that port", "[router]") {
   auto table = mustBuild({vhost("a", {"a.com"}), vhost("b", {"b.com:8080"}), vhost("w", {"*.w.com"})});
   CHECK(vhostFor(*table, "a.com:80") == "a");
   CHECK(vhostFor(*table, "a.com:15001") == "a");
-  CHECK(vhostFor(*table, "b.com") == "b");
+  CHECK(vhostFor(*table, "b.com:8080") == "b");
+  CHECK(vhostFor(*table, "B.com:8080") == "b");
+  CHECK(vhostFor(*table, "b.com") == "<none>");
+  CHECK(vhostFor(*table, "b.com:9090") == "<none>");
   CHECK(vhostFor(*table, "x.w.com:443") == "w");
   CHECK(vhostFor(*table, "a.com:http") == "<none>");  // not a port: matched as written
+}
+
+TEST_CASE("one host on two ports can be two virtual hosts", "[router]") {
+  // A service with two HTTP ports, or a pod IP serving two services.
+  auto table = mustBuild({vhost("http", {"b:8080", "10.0.0.2:8080"}), vhost("grpc", {"b:9000", "10.0.0.2:9000"}),
+                          vhost("bare", {"b"})});
+  CHECK(vhostFor(*table, "b:8080") == "http");
+  CHECK(vhostFor(*table, "10.0.0.2:9000") == "grpc");
+  CHECK(vhostFor(*table, "b:7000") == "bare");
+  CHECK(vhostFor(*table, "10.0.0.2:7000") == "<none>");
 }
 
 TEST_CASE("IPv6 literal authorities are matched without their port", "[router]") {
@@ -312,7 +325,8 @@ TEST_CASE("invalid tables are rejected", "[router]") {
     auto result = RouteTable::build(RouteConfiguration{"rc", std::move(vhosts)});
     return result.has_value() ? Error::kOk : result.error().code;
   };
-  CHECK(fails({vhost("a", {"x.com"}), vhost("b", {"X.com:80"})}) == Error::kAlreadyExists);
+  CHECK(fails({vhost("a", {"x.com:80"}), vhost("b", {"X.com:80"})}) == Error::kAlreadyExists);
+  CHECK(fails({vhost("a", {"x.com"}), vhost("b", {"x.com:80"})}) == Error::kOk);  // the port one is more specific
   CHECK(fails({vhost("a", {"*"}), vhost("b", {"*"})}) == Error::kAlreadyExists);
   CHECK(fails({vhost("a", {"*.x.com"}), vhost("b", {"*.x.com"})}) == Error::kAlreadyExists);
   CHECK(fails({vhost("a", {"x.com"}), vhost("a", {"y.com"})}) == Error::kAlreadyExists);

@@ -91,4 +91,14 @@ TEST_CASE("a sidecar that reconnects within the grace period is kept", "[cp]") {
   // A new pod IP under the same node id is a change.
   CHECK(sidecars.connected("pod-1", reviewsPod("10.0.0.8")));
 }
+
+TEST_CASE("a sidecar that says goodbye is withdrawn at once, with no grace period", "[cp]") {
+  SidecarEndpoints sidecars(10s);
+  sidecars.connected("pod-1", reviewsPod("10.0.0.7"));
+  sidecars.connected("pod-2", reviewsPod("10.0.0.8"));
+  CHECK(sidecars.left("pod-1"));
+  CHECK(sidecars.size() == 1);
+  CHECK_FALSE(sidecars.nextExpiry());
+  CHECK_FALSE(sidecars.left("pod-1"));  // already gone
+}
 }  // namespace remora::cp

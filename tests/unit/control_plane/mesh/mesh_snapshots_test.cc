@@ -1,5 +1,6 @@
 #include "control-plane/mesh/mesh_snapshots.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
@@ -44,9 +45,10 @@ Contents ofSnapshot(const xds::server::ResourceSnapshot& snapshot) {
 }
 
 Contents ofReference(const MeshState& state, const ProxyIdentity& proxy, const MeshSecurity& security = {},
-                     const MeshTracing& tracing = {}) {
+                     const MeshTracing& tracing = {},
+                     OutboundTrafficPolicy policy = OutboundTrafficPolicy::kAllowAny) {
   Contents out;
-  const ProxyResources reference = buildForProxy(state, proxy, security, tracing);
+  const ProxyResources reference = buildForProxy(state, proxy, security, tracing, policy);
   for (const auto& [type, bodies] : reference.resources) {
     for (const auto& body : bodies) out[{type, xds::server::resourceName(body).value()}] = body.value();
   }
@@ -176,6 +178,90 @@ TEST_CASE("proxies share the mesh-wide parts, and a rebuild keeps the parts that
   CHECK(web_changed->snapshot->parts(res::kClusterLoadAssignmentTypeUrl) !=
         web->snapshot->parts(res::kClusterLoadAssignmentTypeUrl));
   CHECK(web_changed->snapshot->version() != web->snapshot->version());
+}
+
+ProxyIdentity redirected(ProxyIdentity proxy) {
+  proxy.interception = InterceptionMode::kRedirect;
+  return proxy;
+}
+
+TEST_CASE("REDIRECT proxies get exactly what buildForProxy builds for them, under either policy", "[cp][mesh]") {
+  MeshState mesh = smallMesh();
+  applyObject(mesh, R"({"kind":"Service","metadata":{"name":"vip"},"spec":{"ports":[{"port":80}],"addresses":["10.96.0.9"]}})");
+  auto state = std::make_shared<const MeshState>(std::move(mesh));
+  MeshTracing tracing;
+  tracing.enabled = true;
+  tracing.host = "10.9.0.1";
+  tracing.port = 4318;
+  tracing.path = "/v1/traces";
+  for (auto policy : {OutboundTrafficPolicy::kAllowAny, OutboundTrafficPolicy::kRegistryOnly}) {
+    for (const MeshTracing& with : {MeshTracing{}, tracing}) {
+      MeshSnapshots snapshots(state, nullptr, {}, with, policy);
+      CHECK(snapshots.outboundTrafficPolicy() == policy);
+      ProxyIdentity own_address = redirected(sidecar("web", {8080}));
+      own_address.outbound_host = "127.0.0.1";
+      own_address.outbound_port = 0;
+      // Interleaved, so a shared part built for one mode is never handed to the other.
+      for (const ProxyIdentity& proxy : {redirected(sidecar("web", {8080})), sidecar("web", {8080}),
+                                         redirected(sidecar("reviews", {9080})), own_address,
+                                         redirected(sidecar("db", {5432}, "data")), sidecar("reviews", {9080})}) {
+        INFO("proxy " << proxy.service << " in " << proxy.namespace_ << " redirect "
+                      << (proxy.interception == InterceptionMode::kRedirect));
+        auto built = snapshots.forProxy(proxy);
+        REQUIRE(built);
+        CHECK(ofSnapshot(*built->snapshot) == ofReference(*state, proxy, {}, with, policy));
+        const bool redirect = proxy.interception == InterceptionMode::kRedirect;
+        CHECK((built->snapshot->find(res::kClusterTypeUrl, "PassthroughCluster") != nullptr) == redirect);
+        // data/db has neither addresses nor endpoints: only REDIRECT proxies are told.
+        const bool warned = std::any_of(built->warnings.begin(), built->warnings.end(), [](const std::string& w) {
+          return w.find("'data/db' gets no filter chain") != std::string::npos;
+        });
+        CHECK(warned == redirect);
+      }
+    }
+  }
+}
+
+TEST_CASE("a new endpoint changes a REDIRECT proxy's routes and listener, not a NONE proxy's listener",
+          "[cp][mesh]") {
+  MeshState mesh = smallMesh();
+  auto first = std::make_shared<MeshSnapshots>(std::make_shared<const MeshState>(mesh), nullptr);
+  auto version = [](const ProxySnapshot& built, std::string_view type, const std::string& name) {
+    const xds::server::VersionedResource* found = built.snapshot->find(type, name);
+    REQUIRE(found != nullptr);
+    return found->version;
+  };
+  auto redirect_before = first->forProxy(redirected(sidecar("web", {8080})));
+  auto none_before = first->forProxy(sidecar("web", {8080}));
+  REQUIRE(redirect_before);
+  REQUIRE(none_before);
+
+  applyObject(mesh, R"({"kind":"Endpoint","metadata":{"name":"reviews-3"},"spec":{"service":"reviews","address":"10.0.0.3","port":9080,"labels":{"version":"v2"}}})");
+  MeshSnapshots changed(std::make_shared<const MeshState>(mesh), first.get());
+  auto redirect_after = changed.forProxy(redirected(sidecar("web", {8080})));
+  auto none_after = changed.forProxy(sidecar("web", {8080}));
+  REQUIRE(redirect_after);
+  REQUIRE(none_after);
+  // REDIRECT: the pod IP is a new route domain (and would be a TCP prefix range).
+  CHECK(version(*redirect_after, res::kRouteConfigurationTypeUrl, "outbound") !=
+        version(*redirect_before, res::kRouteConfigurationTypeUrl, "outbound"));
+  CHECK(redirect_after->snapshot->version() != redirect_before->snapshot->version());
+  // NONE: only the endpoints changed.
+  CHECK(version(*none_after, res::kListenerTypeUrl, "outbound") ==
+        version(*none_before, res::kListenerTypeUrl, "outbound"));
+  CHECK(version(*none_after, res::kRouteConfigurationTypeUrl, "outbound") ==
+        version(*none_before, res::kRouteConfigurationTypeUrl, "outbound"));
+
+  // A TCP endpoint changes a REDIRECT proxy's listener (a new prefix range).
+  applyObject(mesh, R"({"kind":"Endpoint","metadata":{"name":"db-1","namespace":"data"},"spec":{"service":"db","address":"10.0.9.1","port":5432}})");
+  MeshSnapshots with_db(std::make_shared<const MeshState>(mesh), &changed);
+  auto redirect_db = with_db.forProxy(redirected(sidecar("web", {8080})));
+  auto none_db = with_db.forProxy(sidecar("web", {8080}));
+  REQUIRE(redirect_db);
+  REQUIRE(none_db);
+  CHECK(version(*redirect_db, res::kListenerTypeUrl, "outbound") !=
+        version(*redirect_after, res::kListenerTypeUrl, "outbound"));
+  CHECK(version(*none_db, res::kListenerTypeUrl, "outbound") == version(*none_after, res::kListenerTypeUrl, "outbound"));
 }
 
 TEST_CASE("a proxy whose service does not exist is warned about and still served", "[cp][mesh]") {

@@ -55,6 +55,30 @@ TEST_CASE("bad labels and listener addresses are refused with the field named", 
         "node.metadata.APP_ADDRESS: \"app.local\" is not an IP address");
 }
 
+TEST_CASE("INTERCEPTION_MODE is REDIRECT or NONE, and NONE when left out", "[mesh][identity]") {
+  auto redirect = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INTERCEPTION_MODE":"REDIRECT"}})"));
+  REQUIRE(redirect.has_value());
+  CHECK(redirect->interception == InterceptionMode::kRedirect);
+  auto none = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INTERCEPTION_MODE":"NONE"}})"));
+  REQUIRE(none.has_value());
+  CHECK(none->interception == InterceptionMode::kNone);
+  auto absent = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"REMORA_SERVICE":"web"}})"));
+  REQUIRE(absent.has_value());
+  CHECK(absent->interception == InterceptionMode::kNone);
+  CHECK(*absent != *redirect);
+}
+
+TEST_CASE("an unknown INTERCEPTION_MODE makes the node invalid, with the field named", "[mesh][identity]") {
+  auto tproxy = proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INTERCEPTION_MODE":"TPROXY"}})"));
+  REQUIRE_FALSE(tproxy.has_value());
+  CHECK(tproxy.error().code == base::Error::kInvalidArgument);
+  CHECK(tproxy.error().message == "node.metadata.INTERCEPTION_MODE: \"TPROXY\" is not REDIRECT or NONE");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INTERCEPTION_MODE":"redirect"}})")).error().message ==
+        "node.metadata.INTERCEPTION_MODE: \"redirect\" is not REDIRECT or NONE");
+  CHECK(proxyIdentityFromNode(nodeFromJson(R"({"metadata":{"INTERCEPTION_MODE":true}})")).error().message ==
+        "node.metadata.INTERCEPTION_MODE: must be a string");
+}
+
 TEST_CASE("a node without metadata is a client-only proxy in namespace default", "[mesh][identity]") {
   auto identity = proxyIdentityFromNode(nodeFromJson(R"({"id":"grpc-client"})"));
   REQUIRE(identity.has_value());

@@ -203,6 +203,22 @@ TEST_CASE("a Service's accounts and mTLS mode are checked", "[mesh][validation]"
   CHECK(failureOf(service(R"("serviceAccounts":["web","web"])")) == "spec.service_accounts[1]: \"web\" is listed twice");
 }
 
+TEST_CASE("a Service's addresses are IP literals, each listed once", "[mesh][validation]") {
+  auto service = [](const std::string& addresses) {
+    return parseObject(R"({"kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80}],"addresses":)" +
+                       addresses + "}}");
+  };
+  auto parsed = service(R"(["10.96.0.10","fd00:10:96::a"])");
+  REQUIRE(parsed.has_value());
+  CHECK(std::get<v1::ServiceObject>(parsed->object).spec().addresses_size() == 2);
+  CHECK(failureOf(service(R"(["10.96.0.10","reviews.default"])")) ==
+        "spec.addresses[1]: \"reviews.default\" is not an IPv4 or IPv6 address");
+  CHECK(failureOf(service(R"(["10.96.0.0/16"])")) == "spec.addresses[0]: \"10.96.0.0/16\" is not an IPv4 or IPv6 address");
+  CHECK(failureOf(service(R"(["10.96.0.10","10.96.0.10"])")) == "spec.addresses[1]: \"10.96.0.10\" is listed twice");
+  // Two spellings of one IPv6 address are one address.
+  CHECK(failureOf(service(R"(["fd00::a","fd00:0:0::a"])")) == "spec.addresses[1]: \"fd00:0:0::a\" is listed twice");
+}
+
 TEST_CASE("references to a missing service are kNotFound and name the service", "[mesh][validation]") {
   const MeshState state = stateWithReviews();
   auto result = parseObject(

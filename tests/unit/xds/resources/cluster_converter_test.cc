@@ -83,7 +83,7 @@ TEST_CASE("cluster features Remora does not implement are refused", "[xds][resou
       {"timeout": "1s", "tcp_health_check": {}}])")) ==
         "cs[0].health_checks[1]: not supported by remora-proxy (one health check per cluster)");
   CHECK(convertError(R"({"name": "c", "type": "STRICT_DNS"})") ==
-        "cs[0].type: not supported by remora-proxy (STRICT_DNS; supported: STATIC, EDS)");
+        "cs[0].type: not supported by remora-proxy (STRICT_DNS; supported: STATIC, EDS, ORIGINAL_DST)");
   CHECK(convertError(cluster(R"("circuit_breakers": {"thresholds": [{"priority": "HIGH"}]})")) ==
         "cs[0].circuit_breakers.thresholds[0].priority: not supported by remora-proxy (only DEFAULT priority traffic "
         "exists)");
@@ -208,4 +208,46 @@ TEST_CASE("endpoints keep their locality and priority, and the assignment its ov
         "cs[0].load_assignment.policy.overprovisioning_factor: must be more than 0");
   CHECK(convertError(R"({"name": "c", "load_assignment": {"policy": {"endpoint_stale_after": "5s"}}})") ==
         "cs[0].load_assignment.policy.endpoint_stale_after: not supported by remora-proxy");
+}
+
+TEST_CASE("an ORIGINAL_DST cluster converts with its cleanup interval and port override", "[xds][resources][cluster]") {
+  auto c = toCluster(protoFromJson<ClusterProto>(
+      R"({"name": "PassthroughCluster", "type": "ORIGINAL_DST", "lb_policy": "CLUSTER_PROVIDED"})"));
+  REQUIRE(c);
+  CHECK(c->type == Cluster::DiscoveryType::kOriginalDst);
+  CHECK(c->endpoints.empty());
+  CHECK(c->cleanup_interval == Millis(5000));
+  CHECK_FALSE(c->upstream_port_override);
+  auto tuned = toCluster(protoFromJson<ClusterProto>(
+      R"({"name": "p", "type": "ORIGINAL_DST", "lb_policy": "CLUSTER_PROVIDED", "cleanup_interval": "2s",
+          "original_dst_lb_config": {"upstream_port_override": 8080}})"));
+  REQUIRE(tuned);
+  CHECK(tuned->cleanup_interval == Millis(2000));
+  CHECK(tuned->upstream_port_override == 8080u);
+}
+
+TEST_CASE("a malformed ORIGINAL_DST cluster is refused naming the field", "[xds][resources][cluster]") {
+  const std::string base = R"({"name": "p", "type": "ORIGINAL_DST", )";
+  CHECK(convertError(base + R"("lb_policy": "ROUND_ROBIN"})") ==
+        "cs[0].lb_policy: must be CLUSTER_PROVIDED for type ORIGINAL_DST, not ROUND_ROBIN");
+  CHECK(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED", "load_assignment": {"cluster_name": "p"}})") ==
+        "cs[0].load_assignment: must not be set: an ORIGINAL_DST cluster's host is each connection's original "
+        "destination");
+  CHECK(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED", "health_checks": [{"timeout": "1s",
+      "tcp_health_check": {}}]})") == "cs[0].health_checks: must not be set for type ORIGINAL_DST (no host is balanced)");
+  CHECK(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED", "outlier_detection": {}})") ==
+        "cs[0].outlier_detection: must not be set for type ORIGINAL_DST (no host is balanced)");
+  CHECK(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED", "cleanup_interval": "0s"})") ==
+        "cs[0].cleanup_interval: must be more than 0");
+  CHECK(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED",
+      "original_dst_lb_config": {"upstream_port_override": 70000}})") ==
+        "cs[0].original_dst_lb_config.upstream_port_override: 70000 is out of range 1..65535");
+  CHECK_THAT(convertError(base + R"("lb_policy": "CLUSTER_PROVIDED", "original_dst_lb_config": {"use_http_header": true}})"),
+             Catch::StartsWith("cs[0].original_dst_lb_config.use_http_header: not supported by remora-proxy"));
+}
+
+TEST_CASE("ORIGINAL_DST options on other cluster types are refused", "[xds][resources][cluster]") {
+  CHECK(convertError(cluster(R"("cleanup_interval": "5s")")) == "cs[0].cleanup_interval: is only for type ORIGINAL_DST");
+  CHECK(convertError(cluster(R"("original_dst_lb_config": {})")) ==
+        "cs[0].original_dst_lb_config: is only for type ORIGINAL_DST");
 }

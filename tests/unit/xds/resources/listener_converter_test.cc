@@ -155,3 +155,64 @@ TEST_CASE("traffic_direction becomes the listener's direction", "[xds][resources
   REQUIRE(outbound);
   CHECK(outbound->direction == Listener::Direction::kOutbound);
 }
+
+TEST_CASE("the original_dst listener filter is accepted by name or @type", "[xds][resources][listener]") {
+  const std::string chains = "[" + chain("{}") + "]";
+  auto plain = toListener(protoFromJson<ListenerProto>(listener(chains)));
+  REQUIRE(plain);
+  CHECK_FALSE(plain->original_dst);
+  auto by_type = toListener(protoFromJson<ListenerProto>(listener(chains, R"("listener_filters": [
+      {"name": "envoy.filters.listener.original_dst", "typed_config":
+       {"@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst"}}])")));
+  REQUIRE(by_type);
+  CHECK(by_type->original_dst);
+  auto by_name = toListener(protoFromJson<ListenerProto>(
+      listener(chains, R"("listener_filters": [{"name": "envoy.filters.listener.original_dst"}])")));
+  REQUIRE(by_name);
+  CHECK(by_name->original_dst);
+  auto other = toListener(protoFromJson<ListenerProto>(
+      listener(chains, R"("listener_filters": [{"name": "envoy.filters.listener.proxy_protocol"}])")));
+  REQUIRE_FALSE(other);
+  CHECK(other.error().message ==
+        "listener_filters[0].name: not supported by remora-proxy (listener filter \"envoy.filters.listener.proxy_protocol\")");
+}
+
+TEST_CASE("prefix ranges convert to canonical CIDRs with the full length by default", "[xds][resources][listener]") {
+  auto l = toListener(protoFromJson<ListenerProto>(listener("[" + chain(R"({"prefix_ranges": [
+      {"address_prefix": "10.96.0.0", "prefix_len": 12}, {"address_prefix": "10.1.2.3"},
+      {"address_prefix": "2001:DB8::", "prefix_len": 32}]})") + "]")));
+  REQUIRE(l);
+  const auto& ranges = l->filter_chains[0].match.prefix_ranges;
+  REQUIRE(ranges.size() == 3);
+  CHECK(ranges[0] == CidrRange{"10.96.0.0", 12});
+  CHECK(ranges[1] == CidrRange{"10.1.2.3", 32});
+  CHECK(ranges[2] == CidrRange{"2001:db8::", 32});
+}
+
+TEST_CASE("bad prefix ranges are refused naming the range", "[xds][resources][listener]") {
+  auto error = [](const std::string& match) {
+    auto l = toListener(protoFromJson<ListenerProto>(listener("[" + chain(match) + "]")));
+    REQUIRE_FALSE(l);
+    return l.error().message;
+  };
+  CHECK(error(R"({"prefix_ranges": [{"address_prefix": "reviews"}]})") ==
+        "filter_chains[0].filter_chain_match.prefix_ranges[0].address_prefix: \"reviews\" is not a literal IPv4 or "
+        "IPv6 address");
+  CHECK(error(R"({"prefix_ranges": [{"address_prefix": "10.0.0.0"}, {"address_prefix": "10.0.0.0", "prefix_len": 33}]})") ==
+        "filter_chains[0].filter_chain_match.prefix_ranges[1].prefix_len: 33 is more than 32 for \"10.0.0.0\"");
+  CHECK(error(R"({"prefix_ranges": [{"address_prefix": "::", "prefix_len": 129}]})") ==
+        "filter_chains[0].filter_chain_match.prefix_ranges[0].prefix_len: 129 is more than 128 for \"::\"");
+}
+
+TEST_CASE("chains that differ only in their prefix ranges are distinct", "[xds][resources][listener]") {
+  auto distinct = toListener(protoFromJson<ListenerProto>(listener(
+      "[" + chain(R"({"destination_port": 80, "prefix_ranges": [{"address_prefix": "10.0.0.1"}]})") + "," +
+      chain(R"({"destination_port": 80, "prefix_ranges": [{"address_prefix": "10.0.0.2"}]})") + "]")));
+  CHECK(distinct);
+  auto same = toListener(protoFromJson<ListenerProto>(listener(
+      "[" + chain(R"({"prefix_ranges": [{"address_prefix": "10.0.0.1"}, {"address_prefix": "10.0.0.0", "prefix_len": 8}]})") +
+      "," + chain(R"({"prefix_ranges": [{"address_prefix": "10.0.0.0", "prefix_len": 8}, {"address_prefix": "10.0.0.1"}]})") +
+      "]")));
+  REQUIRE_FALSE(same);
+  CHECK_THAT(same.error().message, Catch::StartsWith("filter_chains[1].filter_chain_match: is the same as"));
+}
