@@ -138,10 +138,17 @@ class InterceptingProxy {
     ::chmod(dir_.path().c_str(), 0777);
     REQUIRE(writeFile(dir_.file("bootstrap.yaml"), yaml));
     ::chmod(dir_.file("bootstrap.yaml").c_str(), 0644);
+    // The build tree may sit in a directory only root can enter (a mktemp
+    // checkout): run a copy the proxy's uid can reach.
+    const std::string binary = dir_.file("remora-proxy");
+    auto content = readFile(binaryPath("remora-proxy"));
+    REQUIRE(content);
+    REQUIRE(writeFile(binary, *content));
+    ::chmod(binary.c_str(), 0755);
     const std::string admin_file = dir_.file("admin-address");
     auto started = Process::start(ProcessOptions{
         {"setpriv", std::string("--reuid=") + kProxyUid, std::string("--regid=") + kProxyUid, "--clear-groups", "--",
-         binaryPath("remora-proxy"), "--config", dir_.file("bootstrap.yaml"), "--admin-address-path", admin_file,
+         binary, "--config", dir_.file("bootstrap.yaml"), "--admin-address-path", admin_file,
          "--log-level", "debug"},
         {},
         dir_.path(),
