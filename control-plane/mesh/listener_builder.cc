@@ -236,7 +236,11 @@ std::vector<google::protobuf::Any> buildInboundListener(const ProxyIdentity& pro
       setTcpProxy(chain, name);
     }
     chain.set_name(name);
-    const bool first = app_port == proxy.app_ports.front();
+    // Behind a capture a connection's original port is known, so only the
+    // chain of that app port may take it: a fallback chain would hand a
+    // connection for an undeclared port to the first app port. Without one
+    // the proxy closes it and counts it (remora_listener_no_filter_chain).
+    const bool first = app_port == proxy.app_ports.front() && proxy.interception != InterceptionMode::kRedirect;
     switch (mtls) {
       case v1::Service::PERMISSIVE: {
         listener::FilterChain secure = chain;

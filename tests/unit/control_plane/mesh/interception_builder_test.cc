@@ -138,6 +138,23 @@ TEST_CASE("a REDIRECT proxy's listeners both start with the original_dst listene
   CHECK(inbound.filter_chains(0).filter_chain_match().destination_port().value() == 8080);
 }
 
+TEST_CASE("a REDIRECT proxy's inbound listener has no fallback chain for undeclared ports", "[mesh][interception]") {
+  // Each chain matches its own app port; a connection captured for any other
+  // port of the pod must not reach the first app port.
+  const ProxyResources out = buildForProxy(interceptedMesh(), redirectSidecar("web", {8080, 9090}));
+  const auto inbound = resourceNamed<listener::Listener>(out, res::kListenerTypeUrl, "inbound");
+  CHECK_FALSE(inbound.has_default_filter_chain());
+  REQUIRE(inbound.filter_chains_size() == 2);
+  for (const listener::FilterChain& chain : inbound.filter_chains()) {
+    CHECK(chain.filter_chain_match().has_destination_port());
+  }
+  ProxyIdentity plain = redirectSidecar("web", {8080, 9090});
+  plain.interception = InterceptionMode::kNone;
+  const auto unchanged = resourceNamed<listener::Listener>(buildForProxy(interceptedMesh(), plain),
+                                                           res::kListenerTypeUrl, "inbound");
+  CHECK(unchanged.has_default_filter_chain());
+}
+
 TEST_CASE("REDIRECT TCP chains match the destination port and the service's VIPs and endpoint IPs",
           "[mesh][interception]") {
   const ProxyResources out = buildForProxy(interceptedMesh(), redirectSidecar());
