@@ -93,31 +93,33 @@ wait_file "$work/catalog-v2.port"
 sed -e "s/{{CATALOG_PORT}}/$catalog_port/" examples/demo/mesh.yaml > "$work/mesh.yaml"
 remoractl apply -f "$work/mesh.yaml"
 
-# start_sidecar NAME SERVICE METADATA: buys a certificate with a join token
-# for SERVICE's service account, then starts the sidecar; sets $started_admin.
+# start_sidecar NAME SERVICE FLAG...: buys a certificate with a join token
+# for SERVICE's service account, then starts the sidecar from flags (the
+# bootstrap it builds: remora-proxy --print-bootstrap); sets $started_admin.
 start_sidecar() {
-  local name=$1 service=$2 metadata=$3
+  local name=$1 service=$2
+  shift 2
   remoractl token create --namespace default --service-account "$service" --ttl 1h > "$work/$name.token" 2>/dev/null
-  sed -e "s|{{NODE_ID}}|$name|" -e "s|{{SERVICE}}|$service|" -e "s|{{METADATA}}|$metadata|" \
-      -e "s|{{XDS_PORT}}|$xds_port|" -e "s|{{ROOT_CA}}|$work/cp/ca/bundle.pem|" \
-      examples/demo/sidecar.yaml > "$work/$name.yaml"
-  "$BUILD/proxy/main/remora-proxy" --config "$work/$name.yaml" --token-file "$work/$name.token" \
-    --admin-address-path "$work/$name-admin" >"$work/$name.out" 2>"$work/$name.log" &
+  "$BUILD/proxy/main/remora-proxy" --control-plane "127.0.0.1:$xds_port" --node-id "$name" --service "$service" \
+    --ca-file "$work/cp/ca/bundle.pem" --token-file "$work/$name.token" \
+    --admin-address 127.0.0.1:0 --admin-address-path "$work/$name-admin" "$@" \
+    >"$work/$name.out" 2>"$work/$name.log" &
   pids+=($!)
   wait_file "$work/$name-admin"
   started_admin=$(cat "$work/$name-admin")
   for _ in $(seq 1 200); do curl -sf "http://$started_admin/ready" >/dev/null && return 0; sleep 0.05; done
   echo "demo: sidecar $name is not ready: $(curl -s "http://$started_admin/ready")" >&2
 }
-start_sidecar catalog-v1 catalog \
-  "{REMORA_SERVICE: catalog, POD_IP: 127.0.1.1, APP_PORTS: '$catalog_port', INBOUND_ADDRESS: '127.0.1.1:$catalog_port', OUTBOUND_ADDRESS: '127.0.0.1:0', APP_ADDRESS: 127.0.0.1, LABELS: {version: v1}}"
+start_sidecar catalog-v1 catalog --pod-ip 127.0.1.1 --app-ports "$catalog_port" \
+  --inbound-address "127.0.1.1:$catalog_port" --outbound-address 127.0.0.1:0 --app-address 127.0.0.1 --label version=v1
 catalog_v1_admin=$started_admin
-start_sidecar catalog-v2 catalog \
-  "{REMORA_SERVICE: catalog, POD_IP: 127.0.1.2, APP_PORTS: '$catalog_port', INBOUND_ADDRESS: '127.0.1.2:$catalog_port', OUTBOUND_ADDRESS: '127.0.0.1:0', APP_ADDRESS: 127.0.0.2, LABELS: {version: v2}}"
+start_sidecar catalog-v2 catalog --pod-ip 127.0.1.2 --app-ports "$catalog_port" \
+  --inbound-address "127.0.1.2:$catalog_port" --outbound-address 127.0.0.1:0 --app-address 127.0.0.2 --label version=v2
 catalog_v2_admin=$started_admin
 
 step "The frontend's sidecar (a client: it calls catalog)"
-start_sidecar frontend frontend "{REMORA_SERVICE: frontend, OUTBOUND_ADDRESS: '127.0.0.1:0', INBOUND_ADDRESS: '127.0.0.1:0'}"
+# A client only: no app ports, so it registers no endpoint.
+start_sidecar frontend frontend --pod-ip 127.0.0.1 --outbound-address 127.0.0.1:0 --inbound-address 127.0.0.1:0
 sidecar_admin=$started_admin
 outbound=$(curl -s "http://$sidecar_admin/listeners" | grep -o '"name":"outbound","address":"[^"]*"' | sed 's/.*"address":"//; s/"$//')
 echo "remora-cp API on $api; the frontend sidecar's outbound listener on $outbound"

@@ -139,8 +139,8 @@ base::Result<ResolvedAddress> resolveControlPlane(const std::string& host_port) 
 std::string flagBootstrapYaml(const FlagBootstrapOptions& o, const ResolvedAddress& cp) {
   const std::string account = o.service_account.empty() ? o.service : o.service_account;
   std::string y;
-  y += "# Built from remora-proxy's flags (--control-plane " + o.control_plane + "); the same shape as\n";
-  y += "# examples/demo/sidecar.yaml. Everything else comes from remora-cp over ADS.\n";
+  y += "# Built from remora-proxy's flags (--control-plane " + o.control_plane + "): the node and\n";
+  y += "# where remora-cp is. Everything else comes from remora-cp over ADS.\n";
   y += "node:\n";
   y += "  id: " + yamlQuote(o.node_id) + "\n";
   y += "  cluster: " + yamlQuote(o.service) + "\n";

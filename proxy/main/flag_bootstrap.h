@@ -6,8 +6,8 @@
 //                --service reviews --pod-ip $(POD_IP) --app-ports 9080 --interception redirect
 //                --ca-file /etc/remora/ca/root.pem --token-file /var/run/secrets/remora/token
 //
-// The result is the same bootstrap as examples/demo/sidecar.yaml, as YAML
-// text that then goes through the ordinary loader (bootstrap_loader.h), so a
+// The result is a sidecar bootstrap (the node, an ADS xds_cluster over mTLS)
+// as YAML text that then goes through the ordinary loader (bootstrap_loader.h), so a
 // flag-built bootstrap is validated exactly like a file and
 // `--print-bootstrap` shows what runs. Pure functions except
 // resolveControlPlane() (a blocking DNS lookup, made once before any loop

@@ -16,6 +16,7 @@
 
 #include "tests/e2e/pod_mesh.h"
 #include "tests/integration/harness/paths.h"
+#include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/temp_dir.h"
 
 namespace {
@@ -23,7 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using remora::e2e::Pod;
 using remora::e2e::PodMesh;
-using remora::e2e::sumMetric;
+using remora::harness::sumFamily;
 using remora::harness::binaryPath;
 using remora::harness::python3Path;
 using remora::harness::sourcePath;
@@ -181,12 +182,11 @@ TEST_CASE("a plain client's call to another pod goes through both sidecars over 
   CHECK(tcpRoundTrip(*pods.a, "10.96.0.2", 7000, canary) == canary + "\n");
 
   // Both sidecars counted the calls: A outbound, B inbound.
-  const std::string stats_a = mesh.stats(*pods.a);
-  const std::string stats_b = mesh.stats(*pods.b);
-  INFO(stats_a);
-  CHECK(sumMetric(stats_a, "remora_http_requests_total", "direction=\"outbound\"") >= 3);
-  CHECK(sumMetric(stats_b, "remora_http_requests_total", "direction=\"inbound\"") >= 3);
-  CHECK(sumMetric(stats_a, "remora_listener_original_dst_total", "restored") >= 5);
+  const auto stats_a = mesh.stats(*pods.a);
+  const auto stats_b = mesh.stats(*pods.b);
+  CHECK(sumFamily(stats_a, "remora_http_requests_total", "direction=\"outbound\"") >= 3);
+  CHECK(sumFamily(stats_b, "remora_http_requests_total", "direction=\"inbound\"") >= 3);
+  CHECK(sumFamily(stats_a, "remora_listener_original_dst_total", "restored") >= 5);
 
   // The traces agree: a span of A's sidecar is the parent of one of B's.
   bool linked = false;
@@ -236,9 +236,8 @@ TEST_CASE("a plain client's call to another pod goes through both sidecars over 
     INFO(external.error << external.body);
     CHECK(external.status == 200);
     CHECK(tcpRoundTrip(*pods.a, "10.77.0.9", 7001, canary) == canary + "\n");
-    const std::string stats = mesh.stats(*pods.a);
-    INFO(stats);
-    CHECK(sumMetric(stats, "remora_http_requests_total", "cluster=\"PassthroughCluster\"") >= 1);
+    const auto stats = mesh.stats(*pods.a);
+    CHECK(sumFamily(stats, "remora_http_requests_total", "cluster=\"PassthroughCluster\"") >= 1);
   }
 }
 
@@ -252,7 +251,6 @@ TEST_CASE("under registry-only, a call outside the mesh is refused with a reason
   CHECK(external.status == 502);
   CHECK(external.body.find("registry") != std::string::npos);
   CHECK(tcpRoundTrip(*pods.a, "10.77.0.9", 7001, "hello").empty());
-  const std::string stats = mesh.stats(*pods.a);
-  INFO(stats);
-  CHECK(sumMetric(stats, "remora_http_requests_total", "route=\"block_all\"") >= 1);
+  const auto stats = mesh.stats(*pods.a);
+  CHECK(sumFamily(stats, "remora_http_requests_total", "route=\"block_all\"") >= 1);
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/integration/harness/paths.h"
+#include "tests/integration/harness/proxy_process.h"
 
 namespace remora::e2e {
 namespace {
@@ -125,8 +126,8 @@ base::Status PodMesh::apply(const std::string& json) {
   return base::Status::ok();
 }
 
-std::string PodMesh::stats(const Pod& pod) const {
-  return pod.ns->runResult({"curl", "-sS", "http://127.0.0.1:15000/stats/prometheus"}).stdout_text;
+std::map<std::string, std::string> PodMesh::stats(const Pod& pod) const {
+  return harness::parseStats(pod.ns->runResult({"curl", "-sS", "http://127.0.0.1:15000/stats"}).stdout_text);
 }
 
 namespace {
@@ -165,20 +166,5 @@ std::string PodMesh::sidecarLogs() const {
   return out + "--- remora-cp ---\n" + cp_->logs();
 }
 
-uint64_t sumMetric(const std::string& text, const std::string& family, const std::string& needle) {
-  std::istringstream lines(text);
-  std::string line;
-  uint64_t total = 0;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    const std::string name = line.substr(0, space);
-    if (name != family && name.rfind(family + "{", 0) != 0) continue;
-    if (!needle.empty() && name.find(needle) == std::string::npos) continue;
-    total += std::strtoull(line.c_str() + space + 1, nullptr, 10);
-  }
-  return total;
-}
 
 }  // namespace remora::e2e

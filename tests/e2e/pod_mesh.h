@@ -7,12 +7,13 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "tests/e2e/netns.h"
+#include "tests/integration/harness/netns.h"
 #include "tests/integration/harness/control_plane_process.h"
 #include "tests/integration/harness/process.h"
 #include "tests/integration/harness/temp_dir.h"
@@ -26,6 +27,9 @@
   } while (false)
 
 namespace remora::e2e {
+
+using harness::Lan;
+using harness::Netns;
 
 inline constexpr unsigned kProxyUid = 1337;
 
@@ -58,8 +62,8 @@ class PodMesh {
                                                std::vector<std::string> extra = {});
   // POST /api/v1/apply.
   base::Status apply(const std::string& json);
-  // The pod sidecar's /stats/prometheus.
-  std::string stats(const Pod& pod) const;
+  // The pod sidecar's /stats (harness::parseStats; sum with harness::sumFamily).
+  std::map<std::string, std::string> stats(const Pod& pod) const;
   // curl inside the pod (as root, so it is captured); returns status code
   // (0 when curl failed) and body.
   struct Reply {
@@ -93,8 +97,5 @@ class PodMesh {
   std::string bundle_;
   std::vector<std::unique_ptr<Pod>> pods_;
 };
-
-// The sum of every sample of `family` whose label text contains `needle`.
-uint64_t sumMetric(const std::string& prometheus_text, const std::string& family, const std::string& needle = "");
 
 }  // namespace remora::e2e

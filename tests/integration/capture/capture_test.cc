@@ -1,8 +1,6 @@
 // `remora-proxy init` in a throwaway network namespace: the rules it
 // installs, their idempotence, an exact cleanup, and a real connection being
 // redirected (or, for the proxy's uid, not).
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <regex>
@@ -13,59 +11,20 @@
 
 #include "proxy/capture/rule_builder.h"
 #include "tests/integration/harness/paths.h"
+#include "tests/integration/harness/netns.h"
 #include "tests/integration/harness/process.h"
 
 using remora::harness::binaryPath;
 using remora::harness::CommandResult;
+using remora::harness::Netns;
 using remora::harness::python3Path;
-using remora::harness::run;
 
 namespace {
-
-constexpr auto kTimeout = std::chrono::seconds(20);
-
-// A network namespace named after this process, deleted on every exit path.
-class Netns {
- public:
-  Netns() : name_("remora-cap-" + std::to_string(::getpid())) {
-    if (::geteuid() != 0) {
-      why_not_ = "not root";
-      return;
-    }
-    auto added = run({"ip", "netns", "add", name_}, kTimeout);
-    if (added.exit_code != 0) {
-      why_not_ = added.describe();
-      return;
-    }
-    created_ = true;
-  }
-  ~Netns() {
-    if (created_) (void)run({"ip", "netns", "del", name_}, kTimeout);
-  }
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-
-  bool ok() const { return created_; }
-  const std::string& whyNot() const { return why_not_; }
-
-  // argv run inside the namespace.
-  std::vector<std::string> in(std::vector<std::string> args) const {
-    std::vector<std::string> full = {"ip", "netns", "exec", name_};
-    full.insert(full.end(), args.begin(), args.end());
-    return full;
-  }
-  CommandResult exec(std::vector<std::string> args) const { return run(in(std::move(args)), kTimeout); }
-
- private:
-  std::string name_;
-  std::string why_not_;
-  bool created_ = false;
-};
 
 // iptables-save without its timestamped comments and packet counters, so two
 // saves of the same ruleset compare equal.
 std::string natRules(const Netns& ns, const char* save_tool) {
-  auto saved = ns.exec({save_tool, "-t", "nat"});
+  auto saved = ns.runResult({save_tool, "-t", "nat"});
   REQUIRE(saved.exit_code == 0);
   static const std::regex kCounters(R"(\[\d+:\d+\])");
   std::istringstream lines(saved.stdout_text);
@@ -81,7 +40,7 @@ std::string natRules(const Netns& ns, const char* save_tool) {
 CommandResult init(const Netns& ns, std::vector<std::string> flags) {
   std::vector<std::string> args = {binaryPath("remora-proxy"), "init"};
   args.insert(args.end(), flags.begin(), flags.end());
-  return ns.exec(args);
+  return ns.runResult(args);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -108,14 +67,13 @@ const char* kListener =
 }  // namespace
 
 TEST_CASE("init installs the chains, reapplies identically and cleans up exactly", "[capture]") {
-  Netns ns;
-  if (!ns.ok()) {
-    FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << ns.whyNot());
-  }
+  auto created = Netns::create("cap");
+  if (!created) FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << created.error().message);
+  const Netns& ns = **created;
   // Somebody else's rules, which must survive apply and cleanup.
-  REQUIRE(ns.exec({"iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "9999", "-j", "RETURN"})
+  REQUIRE(ns.runResult({"iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "9999", "-j", "RETURN"})
               .exit_code == 0);
-  REQUIRE(ns.exec({"ip6tables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "9999", "-j", "RETURN"})
+  REQUIRE(ns.runResult({"ip6tables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "9999", "-j", "RETURN"})
               .exit_code == 0);
   const std::string before4 = natRules(ns, "iptables-save");
   const std::string before6 = natRules(ns, "ip6tables-save");
@@ -171,10 +129,9 @@ TEST_CASE("init installs the chains, reapplies identically and cleans up exactly
 }
 
 TEST_CASE("init exits 2 naming the flag when a value is bad, and changes nothing", "[capture]") {
-  Netns ns;
-  if (!ns.ok()) {
-    FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << ns.whyNot());
-  }
+  auto created = Netns::create("cap");
+  if (!created) FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << created.error().message);
+  const Netns& ns = **created;
   const std::string before = natRules(ns, "iptables-save");
   auto bad = init(ns, {"--exclude-outbound-ports", "22,70000"});
   CHECK(bad.exit_code == 2);
@@ -183,21 +140,20 @@ TEST_CASE("init exits 2 naming the flag when a value is bad, and changes nothing
 }
 
 TEST_CASE("captured connections reach the outbound port, the proxy uid's do not", "[capture]") {
-  Netns ns;
-  if (!ns.ok()) {
-    FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << ns.whyNot());
-  }
+  auto created = Netns::create("cap");
+  if (!created) FAIL("cannot create a network namespace (these tests need root, as .ci/run has): " << created.error().message);
+  const Netns& ns = **created;
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"ip", "link", "set", "lo", "up"},
            // On lo rather than a dummy link: the dummy module may be missing,
            // and only 127.0.0.1 is exempt from capture, so this address on lo
            // is captured like any remote one.
            {"ip", "addr", "add", "10.251.0.1/24", "dev", "lo"}}) {
-    auto r = ns.exec(cmd);
+    auto r = ns.runResult(cmd);
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
   }
-  auto listener = remora::harness::Process::start({ns.in({python3Path(), "-c", kListener, "15001"}), {}, "", "listener"});
+  auto listener = remora::harness::Process::start({ns.exec({python3Path(), "-c", kListener, "15001"}), {}, "", "listener"});
   REQUIRE(listener);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!contains(listener->readStdout(), "ready") && std::chrono::steady_clock::now() < deadline) {
@@ -211,7 +167,7 @@ TEST_CASE("captured connections reach the outbound port, the proxy uid's do not"
     if (as_proxy) args = {"setpriv", "--reuid=1337", "--regid=1337", "--clear-groups", "--"};
     for (const char* a : {"-c", kClient, "10.251.0.1", "80"}) args.push_back(a);
     args.insert(args.begin() + (as_proxy ? 5 : 0), python3Path());
-    auto r = ns.exec(args);
+    auto r = ns.runResult(args);
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
     std::string text = r.stdout_text;

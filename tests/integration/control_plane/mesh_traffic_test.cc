@@ -8,6 +8,7 @@
 #include <csignal>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -165,36 +166,55 @@ spec: {service: reviews, routes: [{split: [{version: v2, weight: 100}]}]}
   CHECK(gone);
 }
 
-TEST_CASE("a sidecar is an endpoint of its service while connected, and for a grace period after",
-          "[integration][cp]") {
-  auto cp = ControlPlaneProcess::start({.extra_args = {"--endpoint-grace-period", "1s"}});
-  REQUIRE(cp);
-  auto app = BackendProcess::httpEcho();
-  REQUIRE(app);
-  auto web = startSidecar(**cp, "web-1", "web");
-  auto outbound = web->listenerAddress("outbound");
-  REQUIRE(outbound);
-  harness::TempDir dir("remoractl");
-  apply(**cp, dir, R"(kind: Service
+// remora-cp with `grace` as --endpoint-grace-period, web's sidecar (the
+// caller), and a ratings Service whose target port is an echo app's.
+struct RatingsMesh {
+  std::unique_ptr<ControlPlaneProcess> cp;
+  std::optional<BackendProcess> app;
+  std::unique_ptr<ProxyProcess> web;
+  std::string outbound;
+
+  explicit RatingsMesh(const std::string& grace) {
+    auto started = ControlPlaneProcess::start({.extra_args = {"--endpoint-grace-period", grace}});
+    REQUIRE(started);
+    cp = std::move(*started);
+    auto echo = BackendProcess::httpEcho();
+    REQUIRE(echo);
+    app.emplace(std::move(*echo));
+    web = startSidecar(*cp, "web-1", "web");
+    auto address = web->listenerAddress("outbound");
+    REQUIRE(address);
+    outbound = *address;
+    harness::TempDir dir("remoractl");
+    apply(*cp, dir, R"(kind: Service
 metadata: {name: ratings}
 spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]}
 )");
+  }
+  // The ratings pod's sidecar, announcing the app's port.
+  std::unique_ptr<ProxyProcess> startRatings() {
+    return startSidecar(*cp, "ratings-1", "ratings", std::to_string(app->port()));
+  }
+  bool refused() {
+    int s = 0;
+    askVia(outbound, "ratings:8000", &s);
+    return s == 503;
+  }
+};
+
+TEST_CASE("a sidecar is an endpoint of its service while connected, and for a grace period after",
+          "[integration][cp]") {
+  RatingsMesh mesh("1s");
   // No endpoint yet: the route exists, no host does.
-  REQUIRE(until(
-      [&] {
-        int s = 0;
-        askVia(*outbound, "ratings:8000", &s);
-        return s == 503;
-      },
-      2s, 1));
+  REQUIRE(until([&] { return mesh.refused(); }, 2s, 1));
 
   // The ratings pod's sidecar connects and announces its app port.
-  auto ratings = startSidecar(**cp, "ratings-1", "ratings", std::to_string(app->port()));
-  auto reachable = until([&] { return askVia(*outbound, "ratings:8000") == app->port(); }, 1s, 3);
-  INFO(web->logs());
+  auto ratings = mesh.startRatings();
+  auto reachable = until([&] { return askVia(mesh.outbound, "ratings:8000") == mesh.app->port(); }, 1s, 3);
+  INFO(mesh.web->logs());
   CHECK(reachable);
 
-  auto status = remoractl(**cp, {"proxy-status", "-o", "json"});
+  auto status = remoractl(*mesh.cp, {"proxy-status", "-o", "json"});
   INFO(status.describe());
   CHECK(status.exit_code == 0);
   CHECK(status.stdout_text.find("ratings-1") != std::string::npos);
@@ -205,45 +225,21 @@ spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]
   REQUIRE(ratings->process().signal(SIGKILL));
   REQUIRE(ratings->process().waitExit(5s));
   const auto left = Clock::now();
-  CHECK(askVia(*outbound, "ratings:8000") == app->port());
-  auto removed = until(
-      [&] {
-        int s = 0;
-        askVia(*outbound, "ratings:8000", &s);
-        return s == 503;
-      },
-      5s, 3);
-  REQUIRE(removed);
+  CHECK(askVia(mesh.outbound, "ratings:8000") == mesh.app->port());
+  REQUIRE(until([&] { return mesh.refused(); }, 5s, 3));
   CHECK(Clock::now() - left >= 900ms);
 }
 
 TEST_CASE("a sidecar that shuts down says goodbye and is withdrawn without a grace period", "[integration][cp]") {
   // A grace period far longer than the test: only the goodbye can remove it.
-  auto cp = ControlPlaneProcess::start({.extra_args = {"--endpoint-grace-period", "10m"}});
-  REQUIRE(cp);
-  auto app = BackendProcess::httpEcho();
-  REQUIRE(app);
-  auto web = startSidecar(**cp, "web-1", "web");
-  auto outbound = web->listenerAddress("outbound");
-  REQUIRE(outbound);
-  harness::TempDir dir("remoractl");
-  apply(**cp, dir, R"(kind: Service
-metadata: {name: ratings}
-spec: {ports: [{port: 8000, targetPort: )" + std::to_string(app->port()) + R"(}]}
-)");
-  auto ratings = startSidecar(**cp, "ratings-1", "ratings", std::to_string(app->port()));
-  REQUIRE(until([&] { return askVia(*outbound, "ratings:8000") == app->port(); }, 1s, 3));
+  RatingsMesh mesh("10m");
+  auto ratings = mesh.startRatings();
+  REQUIRE(until([&] { return askVia(mesh.outbound, "ratings:8000") == mesh.app->port(); }, 1s, 3));
 
   // SIGTERM: the sidecar drains (it still runs for its drain time) and
   // half-closes its ADS stream; remora-cp withdraws its endpoint at once.
   REQUIRE(ratings->process().signal(SIGTERM));
-  auto removed = until(
-      [&] {
-        int s = 0;
-        askVia(*outbound, "ratings:8000", &s);
-        return s == 503;
-      },
-      5s, 1);
-  INFO(ratings->logs() << (*cp)->logs());
+  auto removed = until([&] { return mesh.refused(); }, 5s, 1);
+  INFO(ratings->logs() << mesh.cp->logs());
   CHECK(removed);
 }

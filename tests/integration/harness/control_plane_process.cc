@@ -80,7 +80,7 @@ base::Result<HttpResponse> ControlPlaneProcess::api(std::string_view method, std
   if (!body.empty()) request.headers.emplace_back("content-type", "application/json");
   request.body = std::move(body);
   if (options_.command_prefix.empty()) return httpRequest(api_address_, request);
-  return apiThroughCurl(request);
+  return curlRequest(options_.command_prefix, api_address_, request);
 }
 
 base::Result<std::string> ControlPlaneProcess::createToken(const std::string& account, const std::string& ttl) {
@@ -95,31 +95,6 @@ base::Result<std::string> ControlPlaneProcess::createToken(const std::string& ac
   return std::string(m[1]);
 }
 
-base::Result<HttpResponse> ControlPlaneProcess::apiThroughCurl(const HttpRequest& request) {
-  // The status code follows the body on a line of its own.
-  std::vector<std::string> args = options_.command_prefix;
-  for (std::string arg : {std::string("curl"), std::string("-sS"), std::string("-X"), request.method,
-                          std::string("-w"), std::string("\n%{http_code}"), "http://" + api_address_ + request.path}) {
-    args.push_back(std::move(arg));
-  }
-  if (!request.body.empty()) {
-    for (std::string arg : {std::string("-H"), std::string("content-type: application/json"),
-                            std::string("--data-binary"), request.body}) {
-      args.push_back(std::move(arg));
-    }
-  }
-  CommandResult result = run(args, std::chrono::seconds(10));
-  if (result.exit_code != 0) return fail(Error::kIo, "curl to the API failed: " + result.describe());
-  const size_t newline = result.stdout_text.rfind('\n');
-  if (newline == std::string::npos) return fail(Error::kIo, "curl printed no status: " + result.describe());
-  HttpResponse response;
-  unsigned status = 0;
-  const std::string code = result.stdout_text.substr(newline + 1);
-  std::from_chars(code.data(), code.data() + code.size(), status);
-  response.status = static_cast<int>(status);
-  response.body = result.stdout_text.substr(0, newline);
-  return response;
-}
 
 base::Status ControlPlaneProcess::kill() {
   if (base::Status s = process_->signal(SIGKILL); !s) return s;

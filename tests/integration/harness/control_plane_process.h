@@ -76,7 +76,6 @@ class ControlPlaneProcess {
  private:
   ControlPlaneProcess(TempDir dir, ControlPlaneOptions options);
   base::Status launch();
-  base::Result<HttpResponse> apiThroughCurl(const HttpRequest& request);
 
   // Declared first so it outlives the process writing into it.
   TempDir dir_;

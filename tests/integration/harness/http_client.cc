@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "tests/integration/harness/process.h"
 #include "tests/integration/harness/raw_connection.h"
 
 namespace remora::harness {
@@ -146,6 +147,36 @@ base::Result<HttpResponse> httpPost(std::string_view host_port, std::string_view
   request.path = std::string(path);
   request.body = std::move(body);
   return httpRequest(host_port, request, timeout);
+}
+
+base::Result<HttpResponse> curlRequest(const std::vector<std::string>& command_prefix, std::string_view host_port,
+                                       const HttpRequest& request) {
+  // The status code follows the body on a line of its own.
+  std::vector<std::string> args = command_prefix;
+  for (std::string arg : {std::string("curl"), std::string("-sS"), std::string("-X"), request.method,
+                          std::string("-w"), std::string("\\n%{http_code}"),
+                          "http://" + std::string(host_port) + request.path}) {
+    args.push_back(std::move(arg));
+  }
+  for (const auto& [name, value] : request.headers) {
+    args.push_back("-H");
+    args.push_back(name + ": " + value);
+  }
+  if (!request.body.empty()) {
+    args.push_back("--data-binary");
+    args.push_back(request.body);
+  }
+  CommandResult result = run(args, std::chrono::seconds(10));
+  if (result.exit_code != 0) return fail(Error::kIo, "curl failed: " + result.describe());
+  const size_t newline = result.stdout_text.rfind('\n');
+  if (newline == std::string::npos) return fail(Error::kIo, "curl printed no status: " + result.describe());
+  HttpResponse response;
+  unsigned status = 0;
+  const std::string code = result.stdout_text.substr(newline + 1);
+  std::from_chars(code.data(), code.data() + code.size(), status);
+  response.status = static_cast<int>(status);
+  response.body = result.stdout_text.substr(0, newline);
+  return response;
 }
 
 }  // namespace remora::harness

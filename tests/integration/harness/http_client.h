@@ -48,6 +48,12 @@ base::Result<HttpResponse> httpRequest(std::string_view host_port, const HttpReq
 base::Result<HttpResponse> httpGet(std::string_view host_port, std::string_view path,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// The same request made by curl under `command_prefix` (e.g. {"ip", "netns",
+// "exec", NS}): for servers in a network namespace the test's own cannot
+// reach. Status and body only (no headers).
+base::Result<HttpResponse> curlRequest(const std::vector<std::string>& command_prefix, std::string_view host_port,
+                                       const HttpRequest& request);
+
 base::Result<HttpResponse> httpPost(std::string_view host_port, std::string_view path, std::string body = "",
                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

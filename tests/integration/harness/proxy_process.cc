@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <charconv>
 #include <thread>
 
@@ -239,6 +240,18 @@ std::map<std::string, std::string> parseStats(std::string_view text) {
     stats[std::string(trimSpace(line.substr(0, colon)))] = std::string(trimSpace(line.substr(colon + 2)));
   }
   return stats;
+}
+
+uint64_t sumFamily(const std::map<std::string, std::string>& stats, std::string_view family, std::string_view needle) {
+  uint64_t total = 0;
+  for (const auto& [name, value] : stats) {
+    const bool labelled = name.size() > family.size() && name.compare(0, family.size(), family) == 0 &&
+                          name[family.size()] == '{';
+    if (name != family && !labelled) continue;
+    if (!needle.empty() && name.find(needle) == std::string::npos) continue;
+    total += std::strtoull(value.c_str(), nullptr, 10);
+  }
+  return total;
 }
 
 std::string fillTemplate(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {

@@ -104,6 +104,11 @@ base::Result<std::string> parseListenerAddress(std::string_view json, std::strin
 // Parses "name: value" lines (Envoy's /stats text format).
 std::map<std::string, std::string> parseStats(std::string_view text);
 
+// The sum of every stat of `family` (the name alone, or with labels:
+// `family{...}`) whose full name contains `needle`.
+uint64_t sumFamily(const std::map<std::string, std::string>& stats, std::string_view family,
+                   std::string_view needle = "");
+
 // Replaces every "{{key}}" in `text` with its value.
 std::string fillTemplate(std::string text, const std::vector<std::pair<std::string, std::string>>& values);
 

@@ -76,18 +76,11 @@ base::Result<TraceCollectorProcess> TraceCollectorProcess::launch(const std::str
 
 base::Result<std::string> TraceCollectorProcess::spansJson() const {
   const std::string address = host_ + ":" + std::to_string(port_);
-  if (command_prefix_.empty()) {
-    auto response = httpGet(address, "/spans");
-    if (!response) return response.error();
-    return response->body;
-  }
-  std::vector<std::string> args = command_prefix_;
-  for (std::string arg : {std::string("curl"), std::string("-sS"), "http://" + address + "/spans"}) {
-    args.push_back(std::move(arg));
-  }
-  CommandResult result = run(args, std::chrono::seconds(10));
-  if (result.exit_code != 0) return fail(Error::kIo, "curl to the collector failed: " + result.describe());
-  return result.stdout_text;
+  HttpRequest request;
+  request.path = "/spans";
+  auto response = command_prefix_.empty() ? httpRequest(address, request) : curlRequest(command_prefix_, address, request);
+  if (!response) return response.error();
+  return response->body;
 }
 
 base::Result<CollectorState> TraceCollectorProcess::state() const {

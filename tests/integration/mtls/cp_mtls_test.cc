@@ -109,14 +109,7 @@ int askVia(const std::string& outbound, const std::string& host, std::string* bo
 // Sum of every series of `family` on `proxy` whose labels contain `needle`.
 uint64_t sumStats(ProxyProcess& proxy, const std::string& family, const std::string& needle = "") {
   auto all = proxy.allStats();
-  if (!all) return 0;
-  uint64_t total = 0;
-  for (const auto& [name, value] : *all) {
-    if (name.rfind(family + "{", 0) != 0 && name != family) continue;
-    if (!needle.empty() && name.find(needle) == std::string::npos) continue;
-    total += std::strtoull(value.c_str(), nullptr, 10);
-  }
-  return total;
+  return all ? harness::sumFamily(*all, family, needle) : 0;
 }
 
 struct Mesh {

@@ -37,7 +37,7 @@ std::string meta(const config::LoadedBootstrap& b, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("the flag bootstrap describes the pod in node metadata as the demo sidecar does", "[main][flag_bootstrap]") {
+TEST_CASE("the flag bootstrap describes the pod in node metadata as remora-cp reads it", "[main][flag_bootstrap]") {
   auto o = sidecar();
   o.interception = "redirect";
   o.zone = "eu-west-1a";

@@ -1,10 +1,10 @@
-#include "tests/e2e/netns.h"
+#include "tests/integration/harness/netns.h"
 
 #include <unistd.h>
 
 #include <atomic>
 
-namespace remora::e2e {
+namespace remora::harness {
 namespace {
 
 using base::Error;
@@ -16,7 +16,7 @@ std::string uniquePrefix() {
 }
 
 base::Status runIp(const std::vector<std::string>& args) {
-  harness::CommandResult r = harness::run(args, std::chrono::seconds(20));
+  CommandResult r = run(args, std::chrono::seconds(20));
   if (r.exit_code != 0) return fail(Error::kIo, "command failed: " + r.describe());
   return base::Status::ok();
 }
@@ -36,7 +36,7 @@ base::Result<std::unique_ptr<Netns>> Netns::create(const std::string& role) {
 Netns::~Netns() {
   if (name_.empty()) return;
   // Deleting the namespace removes its interfaces (and a veth's peer) with it.
-  harness::run({"ip", "netns", "del", name_}, std::chrono::seconds(20));
+  remora::harness::run({"ip", "netns", "del", name_}, std::chrono::seconds(20));
 }
 
 std::vector<std::string> Netns::exec(std::vector<std::string> args) const {
@@ -54,8 +54,8 @@ std::vector<std::string> Netns::execAs(unsigned uid, std::vector<std::string> ar
 
 base::Status Netns::run(std::vector<std::string> args) const { return runIp(exec(std::move(args))); }
 
-harness::CommandResult Netns::runResult(std::vector<std::string> args, std::chrono::milliseconds timeout) const {
-  return harness::run(exec(std::move(args)), timeout);
+CommandResult Netns::runResult(std::vector<std::string> args, std::chrono::milliseconds timeout) const {
+  return remora::harness::run(exec(std::move(args)), timeout);
 }
 
 base::Result<std::unique_ptr<Lan>> Lan::create(const std::string& subnet_prefix) {
@@ -96,4 +96,4 @@ base::Status Lan::join(Netns& pod, int host) {
   return base::Status::ok();
 }
 
-}  // namespace remora::e2e
+}  // namespace remora::harness

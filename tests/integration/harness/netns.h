@@ -1,5 +1,6 @@
-// Network namespaces that an end-to-end test creates for itself and removes
-// when it is done, even when it fails: the "pods" of tests/e2e. Every
+// Network namespaces that a test creates for itself and removes when it is
+// done, even when it fails: the "pods" of tests/e2e, and the sandboxes of
+// the capture tests. Every
 // command goes through `ip` (Debian's iproute2); nothing outside the test's
 // own namespaces is touched. Test thread only; the tests run as root.
 #pragma once
@@ -11,7 +12,7 @@
 #include "tests/integration/harness/process.h"
 #include "xds/base/status.h"
 
-namespace remora::e2e {
+namespace remora::harness {
 
 // One namespace, deleted by the destructor. Its loopback is up.
 class Netns {
@@ -30,7 +31,7 @@ class Netns {
   std::vector<std::string> execAs(unsigned uid, std::vector<std::string> args) const;
   // Runs a command inside and fails with its output unless it exits 0.
   base::Status run(std::vector<std::string> args) const;
-  harness::CommandResult runResult(std::vector<std::string> args,
+  CommandResult runResult(std::vector<std::string> args,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
  private:
@@ -56,4 +57,4 @@ class Lan {
   int links_ = 0;
 };
 
-}  // namespace remora::e2e
+}  // namespace remora::harness
