@@ -13,6 +13,9 @@ PACKAGES=(
   # messages, control plane, store, logs, flags, YAML
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libcpp-httplib-dev libhttp-parser-dev libsqlite3-dev
+  # etcd: the store several remora-cp replicas share (tests run their own
+  # members on loopback; etcdctl for backups in docs/operations.md)
+  etcd-server etcd-client
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   # RE2: route and header regexes, compiled as Envoy does (linear time, no
   # backtracking on request input)
@@ -55,7 +58,7 @@ else
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # Debian starts services on install; tests start their own instances on port 0.
-  for svc in haproxy nginx prometheus; do
+  for svc in haproxy nginx prometheus etcd; do
     if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done

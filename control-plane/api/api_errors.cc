@@ -81,6 +81,7 @@ ApiResponse failureResponse(const base::Failure& failure) {
     case base::Error::kConflict: return errorResponse(409, failure.message, "Conflict");
     case base::Error::kAlreadyExists: return errorResponse(409, failure.message, "AlreadyExists");
     case base::Error::kBodyTooLarge: return errorResponse(413, failure.message);
+    case base::Error::kUnavailable: return errorResponse(503, failure.message, "StoreUnavailable");
     default: return errorResponse(500, failure.message);
   }
 }

@@ -1,10 +1,12 @@
 #include "control-plane/api/api_routes.h"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "control-plane/api/apply_batch.h"
+#include "control-plane/api/store_export.h"
 #include "control-plane/mesh/object_codec.h"
 
 namespace remora::cp::api {
@@ -50,7 +52,26 @@ bool isGet(const ApiRequest& request) { return request.method == "GET" || reques
 }  // namespace
 
 ApiResponse ApiRoutes::proxies() const {
+  if (proxies_source_) {
+    auto items = proxies_source_();
+    if (!items) return failureResponse(items.error());
+    return jsonResponse("{\"items\":" + *items + "}");
+  }
   return jsonResponse("{\"items\":" + xds::server::proxyStatusJson(proxies_.list()) + "}");
+}
+
+ApiResponse ApiRoutes::storeTransfer(const ApiRequest& request, const std::string& action) {
+  if (action == "export") {
+    if (!isGet(request)) return methodNotAllowed(request, "GET");
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    return exportStore(store_, now.count());
+  }
+  if (action == "import") {
+    if (request.method != "POST") return methodNotAllowed(request, "POST");
+    return importStore(store_, request.body);
+  }
+  return notFound(request);
 }
 
 ApiResponse ApiRoutes::handle(const ApiRequest& request) {
@@ -74,6 +95,8 @@ ApiResponse ApiRoutes::handle(const ApiRequest& request) {
     if (!isGet(request)) return methodNotAllowed(request, "GET");
     return objects_.list(*kind, queryParam(request, "namespace").value_or(""));
   }
+
+  if (parts.size() == 2 && parts[0] == "store") return storeTransfer(request, parts[1]);
 
   if (parts[0] != "namespaces" || parts.size() < 3 || parts.size() > 4) return notFound(request);
   const std::string& namespace_ = parts[1];

@@ -7,6 +7,8 @@
 // server's pool threads.
 #pragma once
 
+#include <functional>
+
 #include "control-plane/api/api_errors.h"
 #include "control-plane/api/object_handlers.h"
 #include "control-plane/api/security_handlers.h"
@@ -24,13 +26,19 @@ class ApiRoutes {
   ApiResponse handle(const ApiRequest& request);
   // Before serving: the CA endpoints' backend (none: they answer 404).
   void setSecurity(SecurityBackend backend) { security_.setBackend(std::move(backend)); }
+  // Where GET /v1/proxies reads from instead of the local registry: a JSON
+  // array of proxy statuses (with replicas over etcd, every replica's).
+  void setProxiesSource(std::function<base::Result<std::string>()> source) { proxies_source_ = std::move(source); }
 
  private:
   ApiResponse proxies() const;
+  // /api/v1/store/export (GET) and /api/v1/store/import (POST).
+  ApiResponse storeTransfer(const ApiRequest& request, const std::string& action);
 
   store::Store& store_;
   MeshSource mesh_;
   xds::server::ProxyRegistry& proxies_;
+  std::function<base::Result<std::string>()> proxies_source_;
   ObjectHandlers objects_;
   SecurityHandlers security_;
 };

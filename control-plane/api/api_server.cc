@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -13,6 +14,9 @@ namespace remora::cp::api {
 namespace {
 
 using base::Result;
+
+// The one route with its own body limit (ApiOptions::max_import_body_bytes).
+constexpr std::string_view kImportPath = "/api/v1/store/import";
 
 // Methods become a metric label: anything outside this list is "other", so
 // a client cannot grow the label set.
@@ -106,7 +110,7 @@ Result<uint16_t> ApiServer::start() {
   httplib::Server& server = *server_;
   const size_t threads = static_cast<size_t>(options_.threads > 0 ? options_.threads : 1);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(options_.max_body_bytes);
+  server.set_payload_max_length(std::max(options_.max_body_bytes, options_.max_import_body_bytes));
   // An idle keep-alive connection holds a pool thread; keep that short.
   server.set_keep_alive_timeout(2);
 
@@ -185,6 +189,12 @@ void ApiServer::serve(const httplib::Request& request, httplib::Response& respon
   if (request.path == "/healthz") {
     if (!get) return writeResponse(errorResponse(405, "/healthz only answers GET"), response);
     return writeResponse(ApiResponse(200, "ok", "text/plain"), response);
+  }
+  const size_t limit = request.path == kImportPath ? options_.max_import_body_bytes : options_.max_body_bytes;
+  if (request.body.size() > limit) {
+    return writeResponse(errorResponse(413, "request body is larger than the limit of " + std::to_string(limit) +
+                                                " bytes for " + request.path),
+                         response);
   }
   if (!authorized(request)) {
     spdlog::warn("api: {} {} from {}: {} bearer token", request.method, request.path, request.remote_addr,

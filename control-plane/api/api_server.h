@@ -46,6 +46,10 @@ struct ApiOptions {
   std::string token;                        // empty = no auth
   std::string tls_cert_file, tls_key_file;  // both or neither
   size_t max_body_bytes = 1 << 20;          // larger bodies get 413
+  // POST /api/v1/store/import carries the whole store, so it has its own,
+  // larger limit. The HTTP layer reads up to the larger of the two before
+  // the route is known; other routes then refuse what exceeds theirs.
+  size_t max_import_body_bytes = 64 << 20;
   int threads = 4;
 };
 
@@ -68,6 +72,9 @@ class ApiServer {
   void setMetricsHook(std::function<void(std::string&)> hook);
   // Before start(): serve the token, identity and CA endpoints from `backend`.
   void setSecurity(SecurityBackend backend) { routes_.setSecurity(std::move(backend)); }
+  void setProxiesSource(std::function<base::Result<std::string>()> source) {
+    routes_.setProxiesSource(std::move(source));
+  }
 
  private:
   void serve(const httplib::Request& request, httplib::Response& response);

@@ -5,6 +5,7 @@
 //             token create|list|delete | identity | ca status|rotate PHASE
 //             proxy-config endpoints --admin HOST:PORT [--cluster NAME]
 //             inject -f FILE [--control-plane H:P] [--image I] [--proxy-uid N] [-o yaml|json]
+//             store export [-o FILE] | store import -f FILE|-
 //
 // CLI11 reports bad flags by throwing; this file is the one place in
 // control-plane/ where that exception is caught (as in proxy/main/main.cc,
@@ -22,6 +23,7 @@
 #include "control-plane/cli/manifest.h"
 #include "control-plane/cli/proxy_config.h"
 #include "control-plane/cli/security_commands.h"
+#include "control-plane/cli/store_commands.h"
 
 namespace {
 
@@ -46,6 +48,7 @@ struct Flags {
   std::string cluster;
   InjectOptions inject;
   std::string inject_output = "yaml";
+  std::string export_file;
 };
 
 int finish(const CommandOutput& output, int code) {
@@ -154,6 +157,14 @@ int main(int argc, char** argv) {
   endpoints->add_option("-o,--output", flags.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
 
+  CLI::App* store = app.add_subcommand("store", "the whole store as one JSON document: backup, restore, migration");
+  store->require_subcommand(1);
+  CLI::App* store_export = store->add_subcommand("export", "every object (join tokens too) as a StoreExport document");
+  store_export->add_option("-o,--output", flags.export_file, "write it to this file instead of stdout");
+  CLI::App* store_import =
+      store->add_subcommand("import", "load a `store export` document into an empty store (409 if not empty)");
+  store_import->add_option("-f,--filename", flags.file, "the document, - for stdin")->required();
+
   CLI::App* inject = app.add_subcommand(
       "inject", "add the Remora sidecar to the workloads of a Kubernetes manifest (prints the result)");
   inject->add_option("-f,--filename", flags.file, "manifest to inject, - for stdin")->required();
@@ -216,6 +227,12 @@ int main(int argc, char** argv) {
   if (token_list->parsed()) return finish(output, runTokenList(api, format, now, output));
   if (token_delete->parsed()) return finish(output, runTokenDelete(api, flags.token_id, output));
   if (identity->parsed()) return finish(output, runIdentity(api, format, now, output));
+  if (store_export->parsed()) return finish(output, runStoreExport(api, flags.export_file, output));
+  if (store_import->parsed()) {
+    auto text = readManifestFile(flags.file);
+    if (!text) return finish({"", text.error().message + "\n"}, kExitError);
+    return finish(output, runStoreImport(api, *text, flags.file == "-" ? "stdin" : flags.file, output));
+  }
   if (ca_status->parsed()) return finish(output, runCaStatus(api, format, now, output));
   if (ca_rotate->parsed()) return finish(output, runCaRotate(api, flags.phase, now, output));
   return usage("no command given");

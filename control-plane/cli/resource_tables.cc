@@ -190,11 +190,12 @@ std::string xdsTypeCell(const JsonValue* type) {
 }
 
 std::string proxyStatusTable(const JsonList& proxies, TimePoint now) {
-  Table table({"NODE", "CLUSTER", "LDS", "RDS", "CDS", "EDS", "LAST SEEN"});
+  Table table({"NODE", "REPLICA", "CLUSTER", "LDS", "RDS", "CDS", "EDS", "LAST SEEN"});
   std::string nacks;
   for (const JsonValue& proxy : proxies) {
     const std::string node = scalarText(member(&proxy, "node_id"));
-    std::vector<std::string> row = {node, proxyCluster(proxy)};
+    // The remora-cp replica the proxy streams to (older servers send none).
+    std::vector<std::string> row = {node, orNone(scalarText(member(&proxy, "replica"))), proxyCluster(proxy)};
     for (const XdsType& t : kXdsTypes) {
       const JsonValue* type = member(member(&proxy, "types"), t.type_url);
       row.push_back(xdsTypeCell(type));

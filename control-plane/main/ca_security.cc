@@ -99,6 +99,13 @@ grpc::Status ControlPlane::authorizeNode(const xds::PeerCertificate& peer, const
 
 base::Status ControlPlane::rotateCa(std::string_view phase) {
   if (!ca_) return base::fail(base::Error::kUnsupported, "remora-cp runs with --insecure: there is no CA");
+  if (replicas_) {
+    // The rotation state lives in each replica's data directory; replicas
+    // rotating apart would hand out certificates the others do not trust.
+    return base::fail(base::Error::kUnsupported,
+                      "CA rotation through the API is for a single remora-cp; replicas share an operator CA: rotate "
+                      "its files (--ca-cert, --ca-key, --ca-bundle) on every replica in turn (docs/operations.md)");
+  }
   std::lock_guard<std::mutex> rotating(rotate_mutex_);
   if (base::Status rotated = ca_->rotate(phase); !rotated) return rotated;
   spdlog::info("CA rotation: {} done; {} trusted root(s)", phase, ca_->trustBundle().size());

@@ -105,4 +105,32 @@ base::Result<double> parseSamplingPercent(std::string_view text) {
   return value;
 }
 
+base::Result<std::vector<std::string>> parseEtcdEndpoints(std::string_view text) {
+  std::vector<std::string> endpoints;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view entry = text.substr(start, comma - start);
+    start = comma + 1;
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (entry.substr(0, scheme.size()) == scheme) entry.remove_prefix(scheme.size());
+    }
+    if (!entry.empty() && entry.back() == '/') entry.remove_suffix(1);
+    const size_t colon = entry.rfind(':');
+    uint32_t port = 0;
+    bool port_ok = colon != std::string_view::npos && colon + 1 < entry.size() && colon + 6 >= entry.size();
+    for (size_t i = colon + 1; port_ok && i < entry.size(); ++i) {
+      port_ok = entry[i] >= '0' && entry[i] <= '9';
+      port = port * 10 + static_cast<uint32_t>(entry[i] - '0');
+    }
+    if (!port_ok || colon == 0 || port == 0 || port > 65535) {
+      return base::fail(base::Error::kInvalidArgument,
+                        "'" + std::string(entry) + "' is not host:port (e.g. 10.0.0.5:2379)");
+    }
+    endpoints.emplace_back(entry);
+  }
+  return endpoints;
+}
+
 }  // namespace remora::cp

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "control-plane/mesh/tracing_builder.h"
 #include "xds/base/status.h"
@@ -22,6 +23,11 @@ base::Result<std::chrono::milliseconds> parseDuration(std::string_view text);
 // "127.0.0.1:15080" -> {"127.0.0.1", 15080}; "[::1]:15080" -> {"::1", 15080}.
 // The host must be an IP literal, the port 0..65535.
 base::Result<std::pair<std::string, uint16_t>> splitHostPort(std::string_view address);
+
+// --etcd-endpoints: "host:port" entries separated by commas, each with an
+// optional "http://" or "https://" (dropped: --etcd-ca-file decides TLS).
+// Hosts may be names (etcd members usually are). Fails naming the entry.
+base::Result<std::vector<std::string>> parseEtcdEndpoints(std::string_view text);
 
 // The file's first line, trimmed; fails when unreadable or empty.
 base::Result<std::string> readToken(const std::string& path);

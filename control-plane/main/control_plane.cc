@@ -8,6 +8,7 @@
 
 #include "control-plane/mesh/object_codec.h"
 #include "control-plane/mesh/mesh_security.h"
+#include "control-plane/store/etcd/etcd_store.h"
 #include "control-plane/store/sqlite/sqlite_store.h"
 
 namespace remora::cp {
@@ -33,14 +34,41 @@ base::Result<std::unique_ptr<ControlPlane>> ControlPlane::start(ControlPlaneConf
 
 ControlPlane::~ControlPlane() { shutdown(); }
 
-base::Status ControlPlane::load() {
-  const std::string path = config_.data_dir + "/remora.db";
-  auto store = store::openSqliteStore(path);
-  if (!store) return base::fail(store.error().code, "open " + path + ": " + store.error().message);
+base::Status ControlPlane::openStore() {
+  if (config_.store.backend == StoreConfig::Backend::kSqlite) {
+    const std::string path = config_.data_dir + "/remora.db";
+    auto store = store::openSqliteStore(path);
+    if (!store) return base::fail(store.error().code, "open " + path + ": " + store.error().message);
+    store_ = std::move(*store);
+    return base::Status::ok();
+  }
+  auto store = store::etcd::EtcdStore::open(config_.store.etcd, config_.store.etcd_prefix);
+  if (!store) return base::fail(store.error().code, "open the etcd store: " + store.error().message);
+  store::etcd::EtcdClient& client = (*store)->client();
   store_ = std::move(*store);
+  ReplicaOptions replica;
+  replica.name = config_.store.replica_name;
+  replica.prefix = config_.store.etcd_prefix;
+  replica.lease_ttl = config_.store.lease_ttl;
+  replicas_ = std::make_unique<ReplicaCoordinator>(
+      client, std::move(replica),
+      [this] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        dirty_ = true;
+        wake_.notify_all();
+      },
+      [this] { return registry_.list(); });
+  return base::Status::ok();
+}
+
+base::Status ControlPlane::load() {
+  if (base::Status opened = openStore(); !opened) return opened;
+  const std::string source = config_.store.backend == StoreConfig::Backend::kSqlite
+                                 ? config_.data_dir + "/remora.db"
+                                 : "etcd " + config_.store.etcd_prefix;
   store_->watch([this](const store::Change& change) { onStoreChange(change); });
   auto objects = store_->list("", "");
-  if (!objects) return base::fail(objects.error().code, "read " + path + ": " + objects.error().message);
+  if (!objects) return base::fail(objects.error().code, "read " + source + ": " + objects.error().message);
   std::lock_guard<std::mutex> lock(mutex_);
   size_t internal = 0;
   for (const store::StoredObject& stored : *objects) {
@@ -58,7 +86,7 @@ base::Status ControlPlane::load() {
     }
     store_state_.put(std::move(*parsed));
   }
-  spdlog::info("loaded {} objects from {} (revision {})", objects->size() - internal - load_errors_.load(), path,
+  spdlog::info("loaded {} objects from {} (revision {})", objects->size() - internal - load_errors_.load(), source,
                store_->revision());
   dirty_ = true;
   return base::Status::ok();
@@ -69,6 +97,13 @@ base::Status ControlPlane::serve() {
     spdlog::warn("--insecure: xDS is plaintext, there is no CA and the mesh runs without mTLS");
   } else if (base::Status opened = openCa(); !opened) {
     return opened;
+  }
+  if (replicas_) {
+    // Every replica's sidecars before the first build, so a replica that
+    // starts (or restarts) never serves a mesh without them.
+    if (base::Status started = replicas_->start(); !started) {
+      return base::fail(started.error().code, "replica " + config_.store.replica_name + ": " + started.message());
+    }
   }
   rebuild();  // the first build, so the first proxy finds current_ set
   builder_ = std::thread([this] { runBuilder(); });
@@ -102,6 +137,10 @@ base::Status ControlPlane::serve() {
 
   api_server_ = std::make_unique<api::ApiServer>(*store_, [this] { return storeState(); }, registry_, config_.api);
   api_server_->setMetricsHook([this](std::string& out) { appendMetrics(out); });
+  api_server_->setProxiesSource([this]() -> base::Result<std::string> {
+    if (replicas_) return replicas_->proxiesJson();
+    return proxiesJsonWithReplica(registry_.list(), config_.store.replica_name);
+  });
   if (ca_) {
     api_server_->setSecurity(api::SecurityBackend{
         tokens_.get(), issued_.get(), ca_.get(), [this](std::string_view phase) { return rotateCa(phase); }});
@@ -123,6 +162,7 @@ void ControlPlane::shutdown() {
     wake_.notify_all();
   }
   if (builder_.joinable()) builder_.join();
+  if (replicas_) replicas_->stop();
 }
 
 void ControlPlane::onStoreChange(const store::Change& change) {
@@ -171,10 +211,12 @@ base::Status ControlPlane::onNodeConnected(const envoy::config::core::v3::Node& 
     Node& entry = nodes_[node.id()];
     entry.identity = *identity;
     ++entry.streams;
-    if (sidecars_.connected(node.id(), *identity)) {
+    // With replicas, the rebuild follows etcd's watch instead.
+    if (sidecars_.connected(node.id(), *identity) && !replicas_) {
       dirty_ = true;
       wake_.notify_all();
     }
+    if (replicas_ && sidecars_.has(node.id())) replicas_->connected(node);
   }
   publishFor(node.id(), *identity);
   return base::Status::ok();
@@ -191,6 +233,7 @@ void ControlPlane::onNodeDisconnected(const std::string& node_id, bool left) {
       if (left && sidecars_.left(node_id)) {
         // A draining sidecar: its peers stop sending to it with the next push.
         dirty_ = true;
+        if (replicas_) replicas_->withdraw(node_id);
       } else {
         sidecars_.disconnected(node_id, Clock::now());
       }
@@ -204,7 +247,11 @@ void ControlPlane::onNodeDisconnected(const std::string& node_id, bool left) {
 void ControlPlane::runBuilder() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    if (sidecars_.expire(Clock::now())) dirty_ = true;
+    const std::vector<std::string> expired = sidecars_.expire(Clock::now());
+    if (!expired.empty()) dirty_ = true;
+    if (replicas_) {
+      for (const std::string& node_id : expired) replicas_->withdraw(node_id);
+    }
     if (ca_ && std::time(nullptr) >= serving_renew_at_.load()) {
       lock.unlock();
       std::lock_guard<std::mutex> rotating(rotate_mutex_);
@@ -247,7 +294,11 @@ void ControlPlane::rebuild() {
     std::lock_guard<std::mutex> lock(mutex_);
     dirty_ = false;
     *state = store_state_;
-    sidecars_.addTo(*state);
+    if (replicas_) {
+      replicas_->addSidecarsTo(*state);
+    } else {
+      sidecars_.addTo(*state);
+    }
   }
   std::shared_ptr<mesh::MeshSnapshots> previous;
   {
@@ -313,7 +364,7 @@ void ControlPlane::appendMetrics(std::string& out) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     proxies = nodes_.size();
-    sidecars = sidecars_.size();
+    sidecars = replicas_ ? replicas_->sidecarCount() : sidecars_.size();
     services = store_state_.services().size();
     endpoints = store_state_.endpoints().size();
   }
@@ -339,6 +390,7 @@ void ControlPlane::appendMetrics(std::string& out) {
   gauge("remora_cp_proxies_rejected_total", "ADS streams refused for malformed node metadata.", "counter",
         rejected_nodes_.load());
   if (certificate_service_) certificate_service_->appendMetrics(out);
+  if (replicas_) replicas_->appendMetrics(out);
   xds_metrics_.appendMetrics(out);
   gauge("remora_cp_object_errors_total", "Stored objects that could not be read into the mesh.", "counter",
         load_errors_.load());

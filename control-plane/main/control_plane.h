@@ -29,6 +29,7 @@
 #include "control-plane/ca/certificate_authority.h"
 #include "control-plane/ca/issued_certificates.h"
 #include "control-plane/ca/token_store.h"
+#include "control-plane/main/replica_coordinator.h"
 #include "control-plane/main/sidecar_endpoints.h"
 #include "control-plane/mesh/mesh_snapshots.h"
 #include "control-plane/store/store.h"
@@ -52,8 +53,22 @@ struct SecurityConfig {
   bool mesh_allow_tls12 = false;
 };
 
+// Where the objects live (--store): SQLite in the data directory, or etcd,
+// which several replicas share (docs/operations.md).
+struct StoreConfig {
+  enum class Backend { kSqlite, kEtcd };
+  Backend backend = Backend::kSqlite;
+  store::etcd::EtcdOptions etcd;
+  std::string etcd_prefix = "/remora/";
+  // This replica's name in proxy-status and etcd (--replica-name).
+  std::string replica_name;
+  // How long etcd keeps a dead replica's registrations (--replica-lease-ttl).
+  std::chrono::seconds lease_ttl{10};
+};
+
 struct ControlPlaneConfig {
-  std::string data_dir;                         // holds remora.db and ca/
+  std::string data_dir;                         // holds remora.db (SQLite) and ca/
+  StoreConfig store;
   std::string xds_address = "127.0.0.1:15010";  // "host:port"; port 0 picks one
   api::ApiOptions api;
   std::chrono::milliseconds endpoint_grace{10000};
@@ -90,6 +105,7 @@ class ControlPlane {
  private:
   explicit ControlPlane(ControlPlaneConfig config);
   base::Status load();
+  base::Status openStore();
   base::Status serve();
 
   // The store's writer thread, after each commit.
@@ -152,7 +168,10 @@ class ControlPlane {
     std::vector<std::string> warnings;
   };
   std::map<std::string, Node> nodes_;  // connected proxies by node id
+  // This replica's own sidecars (and their grace periods); with etcd,
+  // replicas_ shares them and holds every replica's.
   SidecarEndpoints sidecars_;
+  std::unique_ptr<ReplicaCoordinator> replicas_;
   bool dirty_ = false;
   bool stopping_ = false;
   std::thread builder_;

@@ -1,7 +1,10 @@
 // remora-cp's entry point: flags, logging, then the ControlPlane until
 // SIGTERM or SIGINT.
 //
-//   remora-cp --data-dir DIR [--xds-address A] [--api-address A] [--store sqlite]
+//   remora-cp --data-dir DIR [--xds-address A] [--api-address A]
+//             [--store sqlite|etcd --etcd-endpoints H:P,... [--etcd-prefix P]
+//              [--etcd-ca-file F [--etcd-cert-file F --etcd-key-file F]]
+//              [--etcd-username U --etcd-password-file F] [--replica-name N]]
 //             [--api-token-file F] [--api-tls-cert F --api-tls-key F]
 //             [--endpoint-grace-period 10s] [--push-debounce 100ms] [--log-level L]
 //             [--api-address-path F] [--xds-address-path F]
@@ -17,6 +20,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -68,7 +72,26 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--api-address", config.api.address, "the JSON management API (ip:port; loopback unless secured)")
       ->capture_default_str();
-  app.add_option("--store", store, "the store backend")->check(CLI::IsMember({"sqlite"}))->capture_default_str();
+  app.add_option("--store", store, "the store backend: sqlite (in --data-dir) or etcd (shared by replicas)")
+      ->check(CLI::IsMember({"sqlite", "etcd"}))
+      ->capture_default_str();
+  std::string etcd_endpoints;
+  std::string etcd_password_file;
+  auto& etcd = config.store.etcd;
+  app.add_option("--etcd-endpoints", etcd_endpoints, "etcd members, host:port,... (with --store etcd)");
+  app.add_option("--etcd-prefix", config.store.etcd_prefix, "the key prefix of every key remora-cp writes in etcd")
+      ->capture_default_str();
+  app.add_option("--etcd-ca-file", etcd.ca_file, "PEM CA of etcd's client certificates: talk TLS to etcd");
+  app.add_option("--etcd-cert-file", etcd.cert_file, "PEM client certificate for etcd (--client-cert-auth)");
+  app.add_option("--etcd-key-file", etcd.key_file, "PEM private key of --etcd-cert-file");
+  app.add_option("--etcd-username", etcd.username, "etcd user (etcd authentication)");
+  app.add_option("--etcd-password-file", etcd_password_file, "file holding --etcd-username's password");
+  std::string lease_ttl = "10s";
+  app.add_option("--replica-lease-ttl", lease_ttl,
+                 "how long etcd keeps a dead replica's sidecar registrations (its proxies re-register elsewhere first)")
+      ->capture_default_str();
+  app.add_option("--replica-name", config.store.replica_name,
+                 "this replica's name in proxy-status and etcd (default: the host name)");
   app.add_option("--api-token-file", token_file, "file holding the bearer token the API requires");
   app.add_option("--api-tls-cert", config.api.tls_cert_file, "PEM certificate chain: serve the API over HTTPS");
   app.add_option("--api-tls-key", config.api.tls_key_file, "PEM private key of --api-tls-cert");
@@ -170,6 +193,45 @@ int main(int argc, char** argv) {
   }
   if (outbound_policy == "registry-only") {
     config.outbound_traffic_policy = remora::cp::mesh::OutboundTrafficPolicy::kRegistryOnly;
+  }
+  if (store == "etcd") {
+    config.store.backend = remora::cp::StoreConfig::Backend::kEtcd;
+    if (etcd_endpoints.empty()) return usage("--store etcd needs --etcd-endpoints");
+    auto endpoints = remora::cp::parseEtcdEndpoints(etcd_endpoints);
+    if (!endpoints) return usage("--etcd-endpoints: " + endpoints.error().message);
+    etcd.endpoints = std::move(*endpoints);
+    if (etcd.cert_file.empty() != etcd.key_file.empty()) {
+      return usage("--etcd-cert-file and --etcd-key-file go together");
+    }
+    if (!etcd.cert_file.empty() && etcd.ca_file.empty()) return usage("--etcd-cert-file needs --etcd-ca-file");
+    if (etcd.username.empty() != etcd_password_file.empty()) {
+      return usage("--etcd-username and --etcd-password-file go together");
+    }
+    if (!etcd_password_file.empty()) {
+      auto password = remora::cp::readToken(etcd_password_file);
+      if (!password) return usage("--etcd-password-file: " + password.error().message);
+      etcd.password = std::move(*password);
+    }
+    auto ttl = remora::cp::parseDuration(lease_ttl);
+    if (!ttl) return usage("--replica-lease-ttl: " + ttl.error().message);
+    config.store.lease_ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+    if (config.store.lease_ttl.count() < 2) return usage("--replica-lease-ttl: at least 2s");
+    if (!config.security.insecure && config.security.ca_cert.empty()) {
+      return usage("--store etcd runs replicas that must share one CA: give every replica the same --ca-cert and "
+                   "--ca-key (or run --insecure)");
+    }
+    if (config.store.etcd_prefix.empty() || config.store.etcd_prefix.back() != '/') {
+      return usage("--etcd-prefix must end with '/' (e.g. /remora/)");
+    }
+  } else if (!etcd_endpoints.empty() || !etcd.ca_file.empty() || !etcd.username.empty()) {
+    return usage("the --etcd-* flags need --store etcd");
+  }
+  if (config.store.replica_name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) == 0) config.store.replica_name = host;
+  }
+  if (config.store.replica_name.empty() || config.store.replica_name.find('/') != std::string::npos) {
+    return usage("--replica-name: give a name without '/'");
   }
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return usage("--data-dir " + config.data_dir + ": " + std::strerror(errno));

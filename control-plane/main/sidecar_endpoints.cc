@@ -31,12 +31,14 @@ void SidecarEndpoints::disconnected(const std::string& node_id, TimePoint now) {
 
 bool SidecarEndpoints::left(const std::string& node_id) { return sidecars_.erase(node_id) > 0; }
 
-bool SidecarEndpoints::expire(TimePoint now) {
-  const size_t before = sidecars_.size();
+std::vector<std::string> SidecarEndpoints::expire(TimePoint now) {
+  std::vector<std::string> expired;
   std::erase_if(sidecars_, [&](const auto& kv) {
-    return kv.second.gone_since && now - *kv.second.gone_since >= grace_;
+    if (!kv.second.gone_since || now - *kv.second.gone_since < grace_) return false;
+    expired.push_back(kv.first);
+    return true;
   });
-  return sidecars_.size() != before;
+  return expired;
 }
 
 std::optional<SidecarEndpoints::TimePoint> SidecarEndpoints::nextExpiry() const {

@@ -5,6 +5,9 @@
 // a control-plane restart or a reconnect does not empty a service. The
 // endpoints live in memory only: a restarted control plane learns them again
 // as the sidecars reconnect. API-registered Endpoints coexist with them.
+// With replicas over etcd, each replica keeps one of these for its own
+// streams (the grace period) and one fed by etcd for every replica's
+// registrations (ReplicaCoordinator), which is what snapshots are built from.
 //
 // A plain value, time passed in; the ControlPlane guards it with its lock.
 #pragma once
@@ -14,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control-plane/mesh/mesh_state.h"
 #include "control-plane/mesh/proxy_identity.h"
@@ -36,9 +40,9 @@ class SidecarEndpoints {
   // The sidecar said goodbye (it is shutting down): its endpoints go now,
   // with no grace period. Returns whether it was registered.
   bool left(const std::string& node_id);
-  // Forgets sidecars gone for longer than the grace period; returns whether
-  // any was forgotten.
-  bool expire(TimePoint now);
+  // Forgets sidecars gone for longer than the grace period; returns the node
+  // ids forgotten.
+  std::vector<std::string> expire(TimePoint now);
   // When expire() next has something to do.
   std::optional<TimePoint> nextExpiry() const;
 
@@ -49,6 +53,7 @@ class SidecarEndpoints {
   void addTo(mesh::MeshState& state) const;
 
   size_t size() const { return sidecars_.size(); }
+  bool has(const std::string& node_id) const { return sidecars_.count(node_id) > 0; }
 
  private:
   struct Sidecar {

@@ -1,14 +1,18 @@
 // Store: where the control plane keeps the objects operators apply (Service,
 // Endpoint, TrafficPolicy, ...). The API server writes through it; the mesh
-// layer reads it and rebuilds snapshots from its change log. SQLite is the
-// embedded backend (store/sqlite), etcd comes later for several replicas.
+// layer reads it and rebuilds snapshots from its watch. SQLite is the
+// embedded backend (store/sqlite); etcd (store/etcd) is the shared one that
+// several remora-cp replicas run on.
 //
 // The store is generic: an object is a key and an opaque JSON spec. What a
 // spec means, and whether it is valid, belongs to the mesh layer.
 //
 // Thread-safety: every implementation is safe to call from any thread (the
 // API server's threads call it concurrently). A call returns only once its
-// write is durable: an acknowledged write survives SIGKILL and power loss.
+// write is durable (an acknowledged write survives SIGKILL and power loss)
+// and has been delivered to this process's watch callbacks, so a caller
+// reads its own writes. A store that cannot be reached (etcd without quorum)
+// answers kUnavailable and writes nothing.
 #pragma once
 
 #include <cstdint>
@@ -67,8 +71,9 @@ struct Write {
   uint64_t expected_version = 0;  // 0: unconditional (ignored for kCreate)
 };
 
-// Called after a commit, on the writer's thread, once per change in revision
-// order. It may read the store but must not write to it (that deadlocks).
+// Called once per change in revision order: with SQLite on the writer's
+// thread after its commit; with etcd on the watch thread, for writes made by
+// any replica. It may read the store but must not write to it.
 using WatchCallback = std::function<void(const Change&)>;
 
 class Store {
@@ -90,13 +95,18 @@ class Store {
                                                        std::string_view namespace_) = 0;
   // expected_version as for put(). kNotFound if absent.
   virtual base::Status remove(const ObjectKey& key, uint64_t expected_version) = 0;
-  // All writes or none (remoractl apply -f with many objects). Each write
-  // gets its own revision, in order; a failure names the write
-  // ("writes[2]: ...") and keeps the failing write's error code.
+  // All writes or none (remoractl apply -f with many objects). Revisions
+  // grow in write order (SQLite gives each write its own; etcd gives the
+  // whole transaction one); a failure names the write ("writes[2]: ...")
+  // and keeps the failing write's error code.
   virtual base::Status transaction(const std::vector<Write>& writes) = 0;
+  // Writes `objects` as they are (uid and timestamps kept; resource versions
+  // are the store's own) into a store that holds no object: `remoractl
+  // store import`, e.g. from SQLite into etcd. kConflict (409) if the
+  // store already holds an object; all or nothing where the backend allows (etcd's
+  // transactions are bounded, so a large import commits in batches).
+  virtual base::Status restore(const std::vector<StoredObject>& objects) = 0;
 
-  // The changes with a revision greater than `revision`, oldest first.
-  virtual base::Result<std::vector<Change>> changesSince(uint64_t revision) = 0;
   // The revision of the last committed change (0 for an empty store).
   virtual uint64_t revision() = 0;
   // Registers a callback for every change committed from now on.

@@ -15,7 +15,7 @@ AdsClient::AdsClient(net::Dispatcher& dispatcher, AdsClientOptions options, XdsC
                      AdsClientObserver& observer, std::function<uint64_t()> random)
     : dispatcher_(dispatcher), options_(std::move(options)), observer_(observer),
       mux_(options_.mode, options_.node, cache),
-      backoff_(options_.backoff_base, options_.backoff_max, std::move(random)) {
+      rotation_(options_.addresses, options_.backoff_base, options_.backoff_max, std::move(random)) {
   cache.attach(mux_);
   retry_timer_ = dispatcher_.createTimer([this] { connect(); });
 }
@@ -24,6 +24,10 @@ AdsClient::~AdsClient() {
   // No callback may reach a half-destroyed client.
   stream_.reset();
   retry_timer_.reset();
+  // getaddrinfo cannot be cancelled: shutdown waits for it (bounded by the
+  // resolver's own timeout), and its posted answer finds alive_ gone.
+  if (resolver_.joinable()) resolver_.join();
+  alive_.reset();
 }
 
 void AdsClient::start() {
@@ -33,7 +37,7 @@ void AdsClient::start() {
 
 void AdsClient::connect() {
   grpc::GrpcStreamOptions o;
-  o.address = options_.address;
+  o.address = rotation_.current();
   o.authority = options_.authority;
   o.path = options_.mode == xds::client::AdsMux::Mode::kDelta ? kDeltaPath : kSotwPath;
   o.connect_timeout = options_.connect_timeout;
@@ -45,9 +49,15 @@ void AdsClient::connect() {
 
 void AdsClient::onReady() {
   connected_ = true;
+  proven_ = false;
+  up_since_ = std::chrono::steady_clock::now();
   down_since_.reset();
+  const bool failover = rotation_.onConnected();
+  if (failover) ++failovers_;
   observer_.onConnected(true);
-  spdlog::info("xds: connected to {} ({})", options_.address.toString(), options_.authority);
+  observer_.onControlPlane(rotation_.current(), failover);
+  spdlog::info("xds: connected to {} (cluster {}, {} address(es){})", rotation_.current().toString(),
+               options_.authority, rotation_.addresses().size(), failover ? ", failed over" : "");
   mux_.onStreamStarted();
   flush();
 }
@@ -63,8 +73,9 @@ void AdsClient::flush() {
 
 void AdsClient::onMessage(std::string message) {
   // A stream that delivers a response has proven itself: the next failure
-  // starts the backoff from its base again.
-  backoff_.reset();
+  // fails over at once and starts the backoff from its base again.
+  proven_ = true;
+  rotation_.onProven();
   std::string type_url;
   bool accepted = false;
   if (options_.mode == xds::client::AdsMux::Mode::kDelta) {
@@ -104,7 +115,11 @@ void AdsClient::leave() {
 
 void AdsClient::onClose(int grpc_status, std::string message) {
   const bool was_connected = connected_;
+  const bool proven =
+      proven_ || (was_connected && std::chrono::steady_clock::now() - up_since_ >= options_.stable_after);
+  const net::Address address = rotation_.current();
   connected_ = false;
+  proven_ = false;
   if (!down_since_) down_since_ = std::chrono::steady_clock::now();
   failure_ = grpc::statusName(grpc_status) + ": " + message;
   mux_.onStreamClosed();
@@ -116,10 +131,31 @@ void AdsClient::onClose(int grpc_status, std::string message) {
     return;
   }
   observer_.onStreamFailure(failure_);
-  const auto delay = backoff_.next();
-  spdlog::warn("xds: stream to {} ended ({}); reconnecting in {} ms", options_.address.toString(), failure_,
-               delay.count());
-  retry_timer_->enable(delay);
+  const AdsAddressRotation::Retry retry = rotation_.onFailure(proven);
+  if (retry.cycle_completed) startResolve();
+  spdlog::warn("xds: stream to {} ended ({}); connecting to {} in {} ms", address.toString(), failure_,
+               rotation_.current().toString(), retry.delay.count());
+  retry_timer_->enable(retry.delay);
+}
+
+void AdsClient::startResolve() {
+  if (!options_.resolve || resolving_) return;
+  if (resolver_.joinable()) resolver_.join();  // finished: its answer was posted
+  resolving_ = true;
+  std::weak_ptr<int> alive = alive_;
+  net::Dispatcher* dispatcher = &dispatcher_;
+  // The thread touches only copies and the dispatcher (which outlives us:
+  // the destructor joins the thread first).
+  resolver_ = std::thread([this, alive, dispatcher, resolve = options_.resolve] {
+    std::vector<net::Address> found = resolve();
+    dispatcher->post([this, alive, found = std::move(found)]() mutable {
+      if (alive.expired()) return;
+      resolving_ = false;
+      if (found.empty() || found == rotation_.addresses()) return;
+      spdlog::info("xds: the control plane's names now resolve to {} addresses", found.size());
+      rotation_.replaceAddresses(std::move(found));
+    });
+  });
 }
 
 }  // namespace remora::config

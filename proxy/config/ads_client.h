@@ -1,6 +1,9 @@
 // AdsClient: remora-proxy's one Aggregated Discovery Service stream to the
-// control plane. It keeps the stream up (reconnecting with jittered
-// exponential backoff after any failure), feeds every DiscoveryResponse to the
+// control plane. It keeps the stream up, across several control-plane
+// replicas when the ADS cluster lists several: after any failure it dials the
+// next address (AdsAddressRotation: at once after a stream that worked,
+// jittered exponential backoff once every address failed in a row, names
+// re-resolved then), and resumes with the versions it holds. It feeds every DiscoveryResponse to the
 // AdsMux (whose watcher, the XdsCache, applies it) and sends what the mux
 // asks: the initial subscriptions with the node, then ACKs and NACKs.
 //
@@ -15,9 +18,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "proxy/config/ads_address_rotation.h"
 #include "proxy/config/xds_cache.h"
-#include "proxy/grpc/backoff_strategy.h"
 #include "proxy/grpc/grpc_stream.h"
 #include "proxy/net/dispatcher.h"
 #include "xds/client/ads_mux.h"
@@ -25,13 +30,19 @@
 namespace remora::config {
 
 struct AdsClientOptions {
-  net::Address address;   // the ADS cluster's endpoint
+  // The ADS cluster's endpoints (control-plane replicas), dialled in turn;
+  // at least one.
+  std::vector<net::Address> addresses;
   std::string authority;  // the ADS cluster's name
   xds::client::AdsMux::Mode mode = xds::client::AdsMux::Mode::kStateOfTheWorld;
   envoy::config::core::v3::Node node;  // sent in the first request of each stream
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_max{30000};
+  // A stream up this long counts as working even if the server sent nothing
+  // (a resumed stream whose versions were current): its end fails over at
+  // once instead of counting toward a failed cycle.
+  std::chrono::milliseconds stable_after{5000};
   // An HTTP/2 PING after this long without a byte from the control plane. Not
   // shorter: gRPC servers by default answer pings more often than every 5
   // minutes on a quiet stream with GOAWAY "too many pings".
@@ -40,6 +51,11 @@ struct AdsClientOptions {
   // The transport (TLS with the workload certificate when the ADS cluster
   // has a transport_socket); plain TCP when unset.
   std::function<net::ConnectionPtr(net::Dispatcher&, const net::Address&)> connect;
+  // Resolves the control plane's names again (blocking getaddrinfo): run on a
+  // short-lived thread of the client's own, never on the loop, after each
+  // cycle in which every address failed; an empty answer keeps the old
+  // addresses. Unset: the addresses are fixed.
+  std::function<std::vector<net::Address>()> resolve;
 };
 
 // What the client tells the server about itself, for metrics.
@@ -50,6 +66,12 @@ class AdsClientObserver {
   virtual void onStreamFailure(const std::string& why) = 0;
   // One response handled: accepted (ACK) or rejected (NACK).
   virtual void onResponse(std::string_view type_url, bool accepted) = 0;
+  // The stream came up on `address` (after onConnected(true)); `failover`:
+  // an earlier stream was up on another address.
+  virtual void onControlPlane(const net::Address& address, bool failover) {
+    (void)address;
+    (void)failover;
+  }
 };
 
 class AdsClient : public grpc::GrpcStreamCallbacks {
@@ -78,6 +100,11 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
   // Since when the stream has been down (nullopt while connected).
   std::optional<std::chrono::steady_clock::time_point> downSince() const { return down_since_; }
   const xds::client::AdsMux& mux() const { return mux_; }
+  // The address the stream is up on, or the one being dialled.
+  const net::Address& currentAddress() const { return rotation_.current(); }
+  const std::vector<net::Address>& addresses() const { return rotation_.addresses(); }
+  // Streams that came up on another address than the previous one.
+  uint64_t failovers() const { return failovers_; }
 
   // grpc::GrpcStreamCallbacks
   void onReady() override;
@@ -86,12 +113,13 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
 
  private:
   void connect();
+  void startResolve();
 
   net::Dispatcher& dispatcher_;
   AdsClientOptions options_;
   AdsClientObserver& observer_;
   xds::client::AdsMux mux_;
-  grpc::BackoffStrategy backoff_;
+  AdsAddressRotation rotation_;
   std::unique_ptr<grpc::GrpcStream> stream_;
   net::TimerPtr retry_timer_;
   std::function<bool()> held_;
@@ -99,6 +127,14 @@ class AdsClient : public grpc::GrpcStreamCallbacks {
   std::string failure_;
   std::optional<std::chrono::steady_clock::time_point> down_since_;
   bool connected_ = false;
+  bool proven_ = false;  // the current stream delivered a response
+  std::chrono::steady_clock::time_point up_since_;
+  uint64_t failovers_ = 0;
+  // The resolver thread (at most one); joined when its answer arrives and in
+  // the destructor. `alive_` tells its posted answer whether we still exist.
+  std::thread resolver_;
+  bool resolving_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace remora::config

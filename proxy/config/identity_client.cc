@@ -30,12 +30,13 @@ IdentityClient::IdentityClient(net::Dispatcher& dispatcher, IdentityOptions opti
                                std::function<void()> on_issued, std::function<uint64_t()> random, Clock clock)
     : dispatcher_(dispatcher), options_(std::move(options)), registry_(registry), on_issued_(std::move(on_issued)),
       clock_(std::move(clock)),
-      backoff_(std::chrono::milliseconds(500), std::chrono::milliseconds(30000), std::move(random)) {}
+      rotation_(options_.addresses, options_.backoff_base, options_.backoff_max, std::move(random)) {}
 
 IdentityClient::~IdentityClient() = default;
 
 void IdentityClient::start() {
   timer_ = dispatcher_.createTimer([this] { request(); });
+  deadline_ = dispatcher_.createTimer([this] { onDeadline(); });
   request();
 }
 
@@ -50,7 +51,7 @@ void IdentityClient::request() {
   req.set_csr_pem(*csr);
   req.set_validity_seconds(options_.requested_lifetime.count());
   grpc::GrpcStreamOptions o;
-  o.address = options_.address;
+  o.address = rotation_.current();
   o.authority = options_.authority;
   o.path = std::string(kPath);
   o.connect_timeout = options_.connect_timeout;
@@ -69,12 +70,21 @@ void IdentityClient::request() {
   stream_ = grpc::GrpcStream::start(dispatcher_, std::move(o), *this);
   stream_->sendMessage(bytes);
   stream_->finish();
+  // Covers the connect too: connect_timeout alone would let a replica that
+  // accepted and then went silent hold the request forever.
+  deadline_->enable(options_.request_timeout);
+}
+
+void IdentityClient::onDeadline() {
+  stream_.reset();  // cancels the call; no onClose follows
+  retryLater("no answer within " + std::to_string(options_.request_timeout.count()) + " ms");
 }
 
 void IdentityClient::onMessage(std::string message) { response_ = std::move(message); }
 
 void IdentityClient::onClose(int grpc_status, std::string message) {
   stream_.reset();  // allowed from inside its callbacks
+  deadline_->disable();
   if (grpc_status != 0) {
     return retryLater("the CA refused the certificate request (gRPC status " + std::to_string(grpc_status) +
                       "): " + message);
@@ -105,7 +115,7 @@ void IdentityClient::install(const std::string& bytes) {
   not_after_ = info->not_after;
   ++issued_;
   last_error_.clear();
-  backoff_.reset();
+  rotation_.onProven();
   // Two thirds of what is left from now: a CA backdates notBefore for clock
   // skew, which must not pull the renewal earlier.
   const auto now = clock_();
@@ -122,14 +132,18 @@ void IdentityClient::install(const std::string& bytes) {
 
 void IdentityClient::retryLater(std::string why) {
   ++failures_;
-  last_error_ = std::move(why);
-  auto delay = backoff_.next();
+  const std::string failed = rotation_.current().toString();
+  last_error_ = failed + ": " + why;
+  // Every failure moves on, a refusal too: replicas share the CA and the
+  // tokens, so another one answers the same, and one that is unwell (its
+  // store unreachable, or an answer that does not parse) is skipped.
+  auto delay = rotation_.onFailure(/*proven=*/false).delay;
   // A certificate still valid must not be allowed to lapse while we wait.
   if (not_after_) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*not_after_ - clock_());
     if (left.count() > 0) delay = std::min(delay, std::max(left / 4, std::chrono::milliseconds(200)));
   }
-  spdlog::warn("identity: {}; retrying in {} ms", last_error_, delay.count());
+  spdlog::warn("identity: {}; trying {} in {} ms", last_error_, rotation_.current().toString(), delay.count());
   timer_->enable(delay);
 }
 

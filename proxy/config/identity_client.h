@@ -7,9 +7,16 @@
 // token; renewals with the current certificate (mTLS), so a token may expire
 // once the proxy is running.
 //
-// A failed request is retried with jittered backoff; the current certificate
-// keeps serving until it expires. Open connections are never touched: a
-// rotation only changes what new handshakes present.
+// The CA is every endpoint of the ADS cluster: control-plane replicas share
+// one CA (and the join tokens, in their store), so any of them may answer.
+// Requests go to the replica that answered last; a failed request (connect
+// error, no answer within request_timeout, UNAVAILABLE, or any refusal)
+// moves to the next one at once, and only after every replica failed in a
+// row is there a jittered backoff (AdsAddressRotation, the ADS client's
+// policy). So a sidecar whose first replica is down at start still gets its
+// certificate, and a renewal reaches whichever replica is up. The current
+// certificate keeps serving until it expires. Open connections are never
+// touched: a rotation only changes what new handshakes present.
 //
 // Main thread only.
 #pragma once
@@ -19,16 +26,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "proxy/config/ads_address_rotation.h"
 #include "proxy/config/tls_registry.h"
-#include "proxy/grpc/backoff_strategy.h"
 #include "proxy/grpc/grpc_stream.h"
 #include "proxy/net/dispatcher.h"
 
 namespace remora::config {
 
 struct IdentityOptions {
-  net::Address address;   // the CA: the ADS cluster's endpoint
+  // The CA: the ADS cluster's endpoints (the control-plane replicas), tried
+  // in turn; at least one.
+  std::vector<net::Address> addresses;
   std::string authority;  // its :authority (the cluster name)
   std::string spiffe_id;  // spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>
   std::string token;      // the join token ("" when only renewing with a certificate)
@@ -38,6 +48,12 @@ struct IdentityOptions {
   upstream::TlsSettingsPtr workload_tls;
   std::chrono::seconds requested_lifetime{0};  // 0: the CA's default
   std::chrono::milliseconds connect_timeout{5000};
+  // A replica that took the connection but has not answered within this
+  // (hung, or stuck on its store) counts as failed: the next one is tried.
+  std::chrono::milliseconds request_timeout{10000};
+  // Backoff once every replica has failed in a row (jittered, doubling).
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_max{30000};
 };
 
 class IdentityClient : private grpc::GrpcStreamCallbacks {
@@ -56,9 +72,14 @@ class IdentityClient : private grpc::GrpcStreamCallbacks {
   const std::string& lastError() const { return last_error_; }
   uint64_t issued() const { return issued_; }
   uint64_t failures() const { return failures_; }
+  // The replica the next (or current) request goes to: the one that
+  // answered last, unless it has failed since.
+  const net::Address& currentAddress() const { return rotation_.current(); }
 
  private:
   void request();
+  void onDeadline();
+  // Moves to the next replica; at once unless every one failed in a row.
   void retryLater(std::string why);
   void install(const std::string& response);
   // grpc::GrpcStreamCallbacks
@@ -70,9 +91,10 @@ class IdentityClient : private grpc::GrpcStreamCallbacks {
   TlsRegistry& registry_;
   std::function<void()> on_issued_;
   Clock clock_;
-  grpc::BackoffStrategy backoff_;
+  AdsAddressRotation rotation_;
   std::unique_ptr<grpc::GrpcStream> stream_;
-  net::TimerPtr timer_;
+  net::TimerPtr timer_;     // the next request (renewal or retry)
+  net::TimerPtr deadline_;  // the request in flight
   std::string pending_key_pem_;  // the key of the CSR in flight
   std::string response_;
   std::optional<std::chrono::system_clock::time_point> not_after_;

@@ -78,8 +78,35 @@ std::string yamlQuote(const std::string& text) {
   return out + "\"";
 }
 
+base::Result<std::vector<std::string>> splitControlPlanes(const std::string& list) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    std::string item = list.substr(at, comma - at);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.erase(0, 1);
+    if (item.empty()) return invalid("--control-plane", "an empty entry in '" + list + "' (write h1:p1,h2:p2)");
+    if (auto hp = splitHostPort(item); !hp) {
+      return invalid("--control-plane", "entry '" + item + "': " + hp.error().message);
+    }
+    out.push_back(std::move(item));
+    at = comma + 1;
+  }
+  return out;
+}
+
+bool controlPlanesHaveNames(const std::string& list) {
+  auto entries = splitControlPlanes(list);
+  if (!entries) return false;
+  for (const auto& entry : *entries) {
+    if (auto hp = splitHostPort(entry); hp && !isIp(hp->first)) return true;
+  }
+  return false;
+}
+
 base::Status checkFlagBootstrap(const FlagBootstrapOptions& o) {
-  if (auto hp = splitHostPort(o.control_plane); !hp) return invalid("--control-plane", hp.error().message);
+  if (auto entries = splitControlPlanes(o.control_plane); !entries) return entries.error();
   if (o.node_id.empty()) return invalid("--node-id", "required with --control-plane (e.g. $(POD_NAME).$(POD_NAMESPACE))");
   if (o.service.empty()) return invalid("--service", "required with --control-plane: the service this pod serves");
   if (o.pod_ip.empty()) return invalid("--pod-ip", "required with --control-plane (e.g. $(POD_IP))");
@@ -117,26 +144,61 @@ base::Status checkFlagBootstrap(const FlagBootstrapOptions& o) {
   return {};
 }
 
-base::Result<ResolvedAddress> resolveControlPlane(const std::string& host_port) {
-  auto hp = splitHostPort(host_port);
-  if (!hp) return invalid("--control-plane", hp.error().message);
-  if (isIp(hp->first)) return ResolvedAddress{hp->first, hp->second};
+namespace {
+
+// Every address `host` resolves to (an IP literal as is), resolver order.
+base::Result<std::vector<std::string>> resolveHost(const std::string& host) {
+  if (isIp(host)) return std::vector<std::string>{host};
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(hp->first.c_str(), nullptr, &hints, &found); rc != 0) {
-    return base::fail(base::Error::kNotFound,
-                      "--control-plane: cannot resolve '" + hp->first + "': " + ::gai_strerror(rc));
+  if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return base::fail(base::Error::kNotFound, "--control-plane: cannot resolve '" + host + "': " + ::gai_strerror(rc));
   }
-  // The first answer, as a resolver orders them (RFC 6724): a Kubernetes
-  // Service name has one ClusterIP, so there is rarely a choice to make.
-  const net::Address address = net::Address::fromSockaddr(found->ai_addr);
+  std::vector<std::string> out;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const std::string ip = net::Address::fromSockaddr(a->ai_addr).ip();
+    if (std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+  }
   ::freeaddrinfo(found);
-  return ResolvedAddress{address.ip(), hp->second};
+  return out;
+}
+
+}  // namespace
+
+base::Result<ResolvedAddress> resolveControlPlane(const std::string& host_port) {
+  auto hp = splitHostPort(host_port);
+  if (!hp) return invalid("--control-plane", hp.error().message);
+  auto ips = resolveHost(hp->first);
+  if (!ips) return ips.error();
+  // The first answer, as a resolver orders them (RFC 6724).
+  return ResolvedAddress{ips->front(), hp->second};
+}
+
+base::Result<std::vector<ResolvedAddress>> resolveControlPlanes(const std::string& list) {
+  auto entries = splitControlPlanes(list);
+  if (!entries) return entries.error();
+  std::vector<ResolvedAddress> out;
+  for (const auto& entry : *entries) {
+    auto hp = splitHostPort(entry);
+    if (!hp) return invalid("--control-plane", "entry '" + entry + "': " + hp.error().message);
+    auto ips = resolveHost(hp->first);
+    if (!ips) return ips.error();
+    for (const auto& ip : *ips) {
+      const bool seen = std::any_of(out.begin(), out.end(),
+                                    [&](const ResolvedAddress& a) { return a.ip == ip && a.port == hp->second; });
+      if (!seen) out.push_back(ResolvedAddress{ip, hp->second});
+    }
+  }
+  return out;
 }
 
 std::string flagBootstrapYaml(const FlagBootstrapOptions& o, const ResolvedAddress& cp) {
+  return flagBootstrapYaml(o, std::vector<ResolvedAddress>{cp});
+}
+
+std::string flagBootstrapYaml(const FlagBootstrapOptions& o, const std::vector<ResolvedAddress>& cps) {
   const std::string account = o.service_account.empty() ? o.service : o.service_account;
   std::string y;
   y += "# Built from remora-proxy's flags (--control-plane " + o.control_plane + "): the node and\n";
@@ -191,8 +253,13 @@ std::string flagBootstrapYaml(const FlagBootstrapOptions& o, const ResolvedAddre
   y += "        explicit_http_config: {http2_protocol_options: {}}\n";
   y += "    load_assignment:\n";
   y += "      cluster_name: xds_cluster\n";
-  y += "      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: " + yamlQuote(cp.ip) +
-       ", port_value: " + std::to_string(cp.port) + "}}}}]}]\n";
+  // One endpoint per replica: the ADS client dials them in turn.
+  y += "      endpoints:\n";
+  y += "      - lb_endpoints:\n";
+  for (const ResolvedAddress& cp : cps) {
+    y += "        - {endpoint: {address: {socket_address: {address: " + yamlQuote(cp.ip) +
+         ", port_value: " + std::to_string(cp.port) + "}}}}\n";
+  }
   if (o.insecure_xds) return y;
   const std::string identity = o.control_plane_identity.empty()
                                    ? "spiffe://" + o.trust_domain + "/ns/remora-system/sa/remora-cp"

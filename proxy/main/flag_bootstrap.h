@@ -9,9 +9,13 @@
 // The result is a sidecar bootstrap (the node, an ADS xds_cluster over mTLS)
 // as YAML text that then goes through the ordinary loader (bootstrap_loader.h), so a
 // flag-built bootstrap is validated exactly like a file and
-// `--print-bootstrap` shows what runs. Pure functions except
-// resolveControlPlane() (a blocking DNS lookup, made once before any loop
-// runs). Main thread, at start-up.
+// `--print-bootstrap` shows what runs. --control-plane may list several
+// replicas ("cp-0:15010,cp-1:15010") or name one that resolves to several
+// addresses (a headless Service): every address becomes an endpoint of the
+// ADS cluster, and the proxy fails over between them.
+// Pure functions except resolveControlPlane(s) (blocking DNS lookups: made
+// once before any loop runs, and again off the loop by the ADS client's
+// resolver thread). Main thread at start-up, or any thread.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +27,7 @@
 namespace remora::server {
 
 struct FlagBootstrapOptions {
-  std::string control_plane;  // HOST:PORT; HOST may be a DNS name
+  std::string control_plane;  // HOST:PORT[,HOST:PORT...]; HOST may be a DNS name
   std::string node_id;
   std::string service;
   std::string namespace_ = "default";
@@ -58,12 +62,27 @@ struct ResolvedAddress {
 // "--pod-ip: 'abc' is not an IP address".
 base::Status checkFlagBootstrap(const FlagBootstrapOptions& options);
 
-// Resolves --control-plane's HOST (getaddrinfo, the first address; an IP
-// literal is taken as is). Fails naming the host and the resolver's reason.
+// --control-plane's entries, split on commas and checked as HOST:PORT; a
+// bad or empty entry fails naming it.
+base::Result<std::vector<std::string>> splitControlPlanes(const std::string& list);
+
+// True when some entry of the (checked) list is a DNS name, not an IP literal:
+// then the ADS client resolves the list again after failed cycles.
+bool controlPlanesHaveNames(const std::string& list);
+
+// Resolves one entry's HOST (getaddrinfo, the first address; an IP literal is
+// taken as is). Fails naming the host and the resolver's reason.
 base::Result<ResolvedAddress> resolveControlPlane(const std::string& host_port);
 
-// The bootstrap YAML for `options`, with the ADS cluster's endpoint at
-// `control_plane`. Call checkFlagBootstrap() first; this one does not repeat it.
+// Every address of every entry of the list, in the list's order (a name's
+// addresses as the resolver orders them), without repeats. Fails on the
+// first entry that does not resolve, naming it.
+base::Result<std::vector<ResolvedAddress>> resolveControlPlanes(const std::string& list);
+
+// The bootstrap YAML for `options`, with one ADS cluster endpoint per address
+// of `control_planes` (at least one). Call checkFlagBootstrap() first; this
+// one does not repeat it.
+std::string flagBootstrapYaml(const FlagBootstrapOptions& options, const std::vector<ResolvedAddress>& control_planes);
 std::string flagBootstrapYaml(const FlagBootstrapOptions& options, const ResolvedAddress& control_plane);
 
 // `text` as a YAML double-quoted scalar (JSON escapes are valid YAML ones),

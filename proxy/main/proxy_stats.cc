@@ -152,6 +152,12 @@ base::Result<ProxyFamilies> declareProxyFamilies(observability::StatsRegistry& r
   f.xds_connected = d.gauge("remora_xds_connected", "1 while the ADS stream to the control plane is up.", {});
   f.xds_stream_failures =
       d.counter("remora_xds_stream_failures", "ADS streams that failed or could not be opened.", {});
+  f.xds_control_plane = d.gauge("remora_xds_control_plane_info",
+                                "1 for the control-plane address the ADS stream is (or was last) up on, 0 for "
+                                "addresses it was up on before.",
+                                {"address"});
+  f.xds_failovers = d.counter("remora_xds_control_plane_failovers",
+                              "ADS streams that came up on another control-plane address than the previous one.", {});
   f.xds_last_update = d.gauge("remora_xds_last_update_timestamp_seconds",
                               "Unix time the last xDS update was accepted (0: never).", {});
   f.xds_config_age = d.gauge("remora_xds_config_age_seconds",

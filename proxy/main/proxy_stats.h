@@ -89,6 +89,8 @@ struct ProxyFamilies {
   observability::GaugeFamily xds_resources;  // + type
   observability::GaugeFamily xds_connected;
   observability::CounterFamily xds_stream_failures;
+  observability::GaugeFamily xds_control_plane;  // + address
+  observability::CounterFamily xds_failovers;
   observability::GaugeFamily xds_last_update;
   observability::GaugeFamily xds_config_age;
 };

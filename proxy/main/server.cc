@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/main/admin_handlers.h"
 #include "proxy/main/config_dump.h"
+#include "proxy/main/flag_bootstrap.h"
 
 namespace remora::server {
 
@@ -179,16 +181,33 @@ base::Status Server::startXds(const envoy::config::core::v3::Node& node) {
   if (ads_cluster == nullptr || ads_cluster->endpoints.empty()) {
     return base::fail(base::Error::kInvalidArgument, "dynamic_resources: ADS cluster '" + d.ads_cluster + "' has no endpoint");
   }
-  const auto& ep = ads_cluster->endpoints.front().address;
-  auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
-  if (!address) return base::fail(address.error().code, "ADS cluster '" + d.ads_cluster + "': " + address.error().message);
+  // Every endpoint is a control-plane replica the client may fail over to.
+  std::vector<net::Address> addresses;
+  for (const auto& endpoint : ads_cluster->endpoints) {
+    const auto& ep = endpoint.address;
+    auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
+    if (!address) return base::fail(address.error().code, "ADS cluster '" + d.ads_cluster + "': " + address.error().message);
+    if (std::find(addresses.begin(), addresses.end(), *address) == addresses.end()) addresses.push_back(*address);
+  }
 
   xds_cache_ = std::make_unique<config::XdsCache>(
       bootstrap, snapshot_, [this](std::shared_ptr<const config::Snapshot> s) { return publish(std::move(s)); },
       [] { return std::chrono::system_clock::now(); }, tls_);
   config::AdsClientOptions o;
-  o.address = *address;
+  o.addresses = std::move(addresses);
   o.authority = d.ads_cluster;
+  if (!options_.control_planes.empty()) {
+    o.resolve = [list = options_.control_planes] {
+      std::vector<net::Address> out;
+      auto resolved = resolveControlPlanes(list);
+      if (!resolved) spdlog::warn("xds: {}", resolved.error().message);
+      if (!resolved) return out;
+      for (const auto& r : *resolved) {
+        if (auto a = net::Address::fromIpPort(r.ip, r.port)) out.push_back(*a);
+      }
+      return out;
+    };
+  }
   o.mode = d.api_type == xds::resources::DynamicResources::ApiType::kDelta ? xds::client::AdsMux::Mode::kDelta
                                                                            : xds::client::AdsMux::Mode::kStateOfTheWorld;
   o.node = node;
@@ -261,9 +280,15 @@ base::Status Server::startIdentity(const envoy::config::core::v3::Node& node) {
                       "node.metadata: REMORA_SERVICE_ACCOUNT (or REMORA_SERVICE) names the workload identity and is "
                       "required with a workload certificate");
   }
-  const auto& ep = ads_cluster->endpoints.front().address;
-  auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
-  if (!address) return base::fail(address.error().code, "ADS cluster '" + cluster_name + "': " + address.error().message);
+  // Every replica the ADS client may stream to can also sign: they share the
+  // CA and the tokens. Same list, same order as startXds() gives the ADS client.
+  std::vector<net::Address> addresses;
+  for (const auto& endpoint : ads_cluster->endpoints) {
+    const auto& ep = endpoint.address;
+    auto address = net::Address::fromIpPort(ep.address, static_cast<uint16_t>(ep.port));
+    if (!address) return base::fail(address.error().code, "ADS cluster '" + cluster_name + "': " + address.error().message);
+    if (std::find(addresses.begin(), addresses.end(), *address) == addresses.end()) addresses.push_back(*address);
+  }
   // The first request presents no certificate: the same TLS without one.
   xds::resources::UpstreamTls anonymous = *ads_cluster->tls;
   anonymous.certificate = {};
@@ -271,7 +296,7 @@ base::Status Server::startIdentity(const envoy::config::core::v3::Node& node) {
   if (!bootstrap_tls) return bootstrap_tls.error();
 
   config::IdentityOptions o;
-  o.address = *address;
+  o.addresses = std::move(addresses);
   o.authority = cluster_name;
   o.spiffe_id = "spiffe://" + trust_domain + "/ns/" + ns + "/sa/" + account;
   o.token = std::move(token);
@@ -324,7 +349,7 @@ std::string Server::readinessText() const {
     text += "xds: last update accepted " + std::to_string(age) + " s ago\n";
   }
   if (ads_->connected()) {
-    text += "xds: connected\n";
+    text += "xds: connected to " + ads_->currentAddress().toString() + "\n";
   } else {
     const auto down = ads_->downSince() ? std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::steady_clock::now() - *ads_->downSince())
@@ -363,6 +388,15 @@ void Server::refreshGauges() {
 
 void Server::onConnected(bool connected) {
   stats_.mainStats().gauge(families_.xds_connected).set(connected ? 1 : 0);
+}
+
+void Server::onControlPlane(const net::Address& address, bool failover) {
+  auto& m = stats_.mainStats();
+  const std::string now = address.toString();
+  if (!control_plane_.empty() && control_plane_ != now) m.gauge(families_.xds_control_plane, {control_plane_}).set(0);
+  m.gauge(families_.xds_control_plane, {now}).set(1);
+  control_plane_ = now;
+  if (failover) m.counter(families_.xds_failovers).inc();
 }
 
 void Server::onStreamFailure(const std::string&) { stats_.mainStats().counter(families_.xds_stream_failures).inc(); }

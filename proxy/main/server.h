@@ -34,6 +34,9 @@ struct Options {
   // A bootstrap built in memory (--control-plane ..., flag_bootstrap.h),
   // loaded instead of config_path when set.
   std::string bootstrap_yaml;
+  // --control-plane's list when it names DNS names: the ADS client resolves
+  // it again after every cycle in which all its addresses failed.
+  std::string control_planes;
   uint32_t concurrency = 1;
   std::string admin_address_path;  // where to write "ip:port" of the admin endpoint once ready
   // The scrape-only endpoint (/stats/prometheus and /metrics, nothing else):
@@ -81,6 +84,7 @@ class Server : private config::AdsClientObserver {
   void onConnected(bool connected) override;
   void onStreamFailure(const std::string& why) override;
   void onResponse(std::string_view type_url, bool accepted) override;
+  void onControlPlane(const net::Address& address, bool failover) override;
   // SIGTERM, SIGINT, /quitquitquit: /ready turns 503, then see
   // Worker::drain; the loop ends when the drained listeners are empty, or
   // at the drain time's end (always there when an outbound listener serves).
@@ -119,6 +123,7 @@ class Server : private config::AdsClientObserver {
   std::unique_ptr<admin::AdminServer> scrape_;  // --stats-address
   std::unique_ptr<config::XdsCache> xds_cache_;
   std::unique_ptr<config::AdsClient> ads_;
+  std::string control_plane_;  // the address remora_xds_control_plane_info says is current
   std::mt19937_64 random_{std::random_device{}()};
   std::vector<net::SignalHandlerPtr> signals_;
   net::TimerPtr drain_deadline_;

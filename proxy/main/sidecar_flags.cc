@@ -24,7 +24,7 @@ void addSidecarFlags(CLI::App& app, SidecarFlags& flags) {
   auto add = [&](const std::string& name, std::string& into, const std::string& help) {
     app.add_option(name, into, help)->group(group);
   };
-  add("--control-plane", b.control_plane, "remora-cp's xDS address HOST:PORT (HOST may be a DNS name); builds the bootstrap from these flags instead of --config");
+  add("--control-plane", b.control_plane, "remora-cp's xDS address HOST:PORT, or several replicas HOST:PORT,HOST:PORT (HOST may be a DNS name resolving to several); builds the bootstrap from these flags instead of --config");
   add("--node-id", b.node_id, "this sidecar's node id (unique per pod)");
   add("--service", b.service, "the service this pod's app belongs to");
   app.add_option("--namespace", b.namespace_, "the service's namespace")->group(group)->capture_default_str();
@@ -71,9 +71,9 @@ std::optional<int> prepareFlagBootstrap(const CLI::App& app, const SidecarFlags&
     std::fprintf(stderr, "remora-proxy: %s\n", s.message().c_str());
     return 2;
   }
-  // Resolved once, now: a Kubernetes Service's ClusterIP does not change
-  // under a running pod, and the loop never blocks on DNS.
-  auto resolved = resolveControlPlane(flags.bootstrap.control_plane);
+  // Resolved now, before any loop runs; a list naming DNS names is resolved
+  // again by the ADS client (off the loop) whenever every address failed.
+  auto resolved = resolveControlPlanes(flags.bootstrap.control_plane);
   if (!resolved) {
     std::fprintf(stderr, "remora-proxy: %s\n", resolved.error().message.c_str());
     return 1;
@@ -90,6 +90,7 @@ std::optional<int> prepareFlagBootstrap(const CLI::App& app, const SidecarFlags&
     return 0;
   }
   options.bootstrap_yaml = std::move(yaml);
+  if (controlPlanesHaveNames(flags.bootstrap.control_plane)) options.control_planes = flags.bootstrap.control_plane;
   return std::nullopt;
 }
 

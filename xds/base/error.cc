@@ -34,6 +34,7 @@ std::string_view errorName(Error error) {
     case Error::kStreamIdleTimeout: return "stream_idle_timeout";
     case Error::kNoOriginalDestination: return "no_original_destination";
     case Error::kPassthroughLoop: return "passthrough_loop";
+    case Error::kUnavailable: return "unavailable";
     case Error::kInternal: return "internal";
   }
   return "unknown";

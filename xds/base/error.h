@@ -46,6 +46,9 @@ enum class Error : uint8_t {
   // Transparent interception (ORIGINAL_DST clusters), both answered 502:
   kNoOriginalDestination,  // the connection did not come through a redirect, so it has no original destination
   kPassthroughLoop,        // the original destination is one of this proxy's own listeners
+  // The control plane's store (etcd) cannot be reached or has no quorum:
+  // nothing was written; the API answers 503 and the caller may retry.
+  kUnavailable,
   kInternal,           // a bug: an impossible state was reached
 };
 

@@ -26,6 +26,7 @@ base::Result<std::vector<DiscoveryResponse>> StreamSession::onRequest(const Disc
 
   auto [it, is_new] = types_.try_emplace(type_url);
   TypeState& type = it->second;
+  if (is_new && request.response_nonce().empty()) type.resume_version = request.version_info();
   if (!request.response_nonce().empty() && request.response_nonce() != type.last_nonce) {
     // Stale: an answer to a response the client has already been sent a
     // newer one of; that newer one's ACK or NACK will follow.
@@ -122,6 +123,20 @@ std::optional<DiscoveryResponse> StreamSession::respond(const std::string& type_
   type.hashed_parts = parts;
   type.hashed_names_generation = type.names_generation;
   type.hashed_wildcard = type.wildcard;
+  if (!type.resume_version.empty()) {
+    const bool resumed = !type.sent_content && type.wildcard && type.resume_version == snapshot_->version();
+    type.resume_version.clear();
+    if (resumed) {
+      // The client holds exactly this (it said so, and the version is the
+      // content's hash): ACKED, and only a change is sent.
+      type.sent_content = hash;
+      type.sent_parts = parts;
+      type.sent_names_generation = type.names_generation;
+      status_.types[type_url].version_sent = snapshot_->version();
+      recordAck(status_, type_url, snapshot_->version());
+      return std::nullopt;
+    }
+  }
   if (type.sent_content == hash || type.nacked_content == hash) return std::nullopt;
   if (partial && selected.empty()) {
     // Only removals, which SotW cannot say for these types: nothing to send.

@@ -12,7 +12,15 @@
 //     that changed since the last response (all of them after a change of
 //     names or a NACK): the protocol lets a client keep what a Route or
 //     Endpoint response leaves out;
-//   - a type is sent only when what this proxy would get changed.
+//   - a type is sent only when what this proxy would get changed;
+//   - resume: a new stream's first wildcard Listener/Cluster request whose
+//     version_info equals the snapshot's version (a proxy that held this
+//     content, from this or another replica: versions derive from content)
+//     is recorded as sent and ACKed, and nothing is sent until it changes.
+//     Only wildcard types: their responses carry every resource, so the
+//     version alone says what the client holds. A by-name type's version
+//     does not cover names subscribed after its last response, so those are
+//     sent again.
 // version_info is the snapshot's version.
 //
 // One stream, one thread at a time (the transport serialises calls).
@@ -68,6 +76,9 @@ class StreamSession {
     std::vector<ResourcePartPtr> sent_parts;
     uint64_t sent_names_generation = 0;
     bool hashed_wildcard = false;
+    // The version a new stream's first request claims the client holds;
+    // consumed by the first respond().
+    std::string resume_version;
   };
 
   // A response for the type when its content differs from what was sent.

@@ -173,6 +173,60 @@ base::Status SqliteStore::transaction(const std::vector<Write>& writes) {
   return commit(writes).status();
 }
 
+base::Status SqliteStore::restore(const std::vector<StoredObject>& objects) {
+  std::vector<Change> changes;
+  uint64_t ticket = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto begun = db_->exec("BEGIN IMMEDIATE"); !begun) return begun;
+    base::Status status = restoreLocked(objects, changes);
+    if (status) status = db_->exec("COMMIT");
+    if (!status) {
+      (void)db_->exec("ROLLBACK");
+      return status;
+    }
+    if (changes.empty()) return base::Status::ok();
+    revision_ = changes.back().revision;
+    ticket = next_ticket_++;
+  }
+  notify(ticket, changes);
+  return base::Status::ok();
+}
+
+base::Status SqliteStore::restoreLocked(const std::vector<StoredObject>& objects, std::vector<Change>& changes) {
+  // Counted inside the write transaction, so no write can slip in between
+  // the check and the import.
+  auto count = firstText(*db_, "SELECT COUNT(*) FROM objects");
+  if (!count) return count.status();
+  if (*count != "0") {
+    return base::fail(base::Error::kConflict, "store is not empty: it holds " + *count +
+                                                  " objects; an import needs an empty store");
+  }
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const StoredObject& source = objects[i];
+    const std::string where = "objects[" + std::to_string(i) + "]: ";
+    if (auto valid = validateKey(source.key); !valid) return base::fail(valid.code(), where + valid.message());
+    auto existing = load(source.key);
+    if (!existing) return existing.status();
+    if (existing->has_value()) {
+      return base::fail(base::Error::kInvalidArgument, where + describeKey(source.key) + " appears twice");
+    }
+    auto revision = nextRevision();
+    if (!revision) return revision.status();
+    StoredObject object = source;
+    // The uid and timestamps are the object's history and travel with it;
+    // the version is this store's, so later compare-and-swaps line up with
+    // its own counter.
+    if (object.uid.empty()) object.uid = options_.new_uid();
+    object.resource_version = *revision;
+    if (auto s = saveObject(object); !s) return s;
+    Change change{Change::Type::kPut, object, *revision};
+    if (auto s = logChange(change); !s) return s;
+    changes.push_back(std::move(change));
+  }
+  return base::Status::ok();
+}
+
 base::Result<StoredObject> SqliteStore::get(const ObjectKey& key) {
   std::lock_guard lock(mutex_);
   auto object = load(key);

@@ -54,7 +54,13 @@ class SqliteStore final : public Store {
   base::Result<std::vector<StoredObject>> list(std::string_view kind, std::string_view namespace_) override;
   base::Status remove(const ObjectKey& key, uint64_t expected_version) override;
   base::Status transaction(const std::vector<Write>& writes) override;
-  base::Result<std::vector<Change>> changesSince(uint64_t revision) override;
+  // One transaction: all objects or none. Each object gets its own revision
+  // in order and one kPut to the watchers, after the commit. An object
+  // without a uid gets a new one; a key given twice is kInvalidArgument.
+  base::Status restore(const std::vector<StoredObject>& objects) override;
+  // The changes with a revision greater than `revision`, oldest first (the
+  // SQLite change log; etcd keeps its own history).
+  base::Result<std::vector<Change>> changesSince(uint64_t revision);
   uint64_t revision() override;
   void watch(WatchCallback callback) override;
 
@@ -74,6 +80,9 @@ class SqliteStore final : public Store {
   void notify(uint64_t ticket, const std::vector<Change>& changes);
 
   // The helpers below run with mutex_ held, inside an open transaction.
+  // restore()'s body: kConflict unless the store is empty, then every
+  // object in order, each with its own revision.
+  base::Status restoreLocked(const std::vector<StoredObject>& objects, std::vector<Change>& changes);
   base::Result<StoredObject> applyWrite(const Write& write, std::vector<Change>& changes);
   base::Result<std::optional<StoredObject>> load(const ObjectKey& key);
   base::Result<uint64_t> nextRevision();

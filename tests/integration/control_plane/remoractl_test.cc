@@ -147,7 +147,7 @@ TEST_CASE("remoractl proxy-status with no proxies prints the header only", "[rem
   const auto result = remoractl(cp->apiUrl(), {"proxy-status"});
   INFO(result.describe());
   CHECK(result.exit_code == 0);
-  CHECK(result.stdout_text == "NODE   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
+  CHECK(result.stdout_text == "NODE   REPLICA   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
 }
 
 TEST_CASE("remoractl exits 3 with advice when the control plane is unreachable", "[remoractl][integration]") {

@@ -180,3 +180,53 @@ TEST_CASE("the control plane's name is resolved once, an IP literal as is", "[ma
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("cannot resolve 'remora-cp.does-not-exist.invalid'") != std::string::npos);
 }
+
+TEST_CASE("every control-plane address becomes an endpoint of the ADS cluster", "[main][flag_bootstrap]") {
+  auto o = sidecar();
+  o.control_plane = "10.0.0.1:15010,10.0.0.2:15011";
+  REQUIRE(server::checkFlagBootstrap(o));
+  const std::vector<ResolvedAddress> cps{{"10.0.0.1", 15010}, {"10.0.0.2", 15011}, {"fd00::3", 15010}};
+  const std::string yaml = server::flagBootstrapYaml(o, cps);
+  auto loaded = config::loadBootstrapString(yaml, config::ConfigFormat::kYaml);
+  INFO(yaml);
+  REQUIRE(loaded);
+  const auto& c = loaded->bootstrap.clusters.front();
+  REQUIRE(c.endpoints.size() == 3);
+  CHECK(c.endpoints[0].address.address == "10.0.0.1");
+  CHECK(c.endpoints[0].address.port == 15010);
+  CHECK(c.endpoints[1].address.address == "10.0.0.2");
+  CHECK(c.endpoints[1].address.port == 15011);
+  CHECK(c.endpoints[2].address.address == "fd00::3");
+}
+
+TEST_CASE("a bad entry of the control-plane list is refused naming the entry", "[main][flag_bootstrap]") {
+  auto o = sidecar();
+  o.control_plane = "10.0.0.1:15010,remora-cp-1";
+  auto s = server::checkFlagBootstrap(o);
+  REQUIRE_FALSE(s);
+  CHECK(s.message().rfind("--control-plane: entry 'remora-cp-1'", 0) == 0);
+  o.control_plane = "10.0.0.1:15010,,10.0.0.2:15010";
+  s = server::checkFlagBootstrap(o);
+  REQUIRE_FALSE(s);
+  CHECK(s.message().find("empty entry") != std::string::npos);
+  o.control_plane = "10.0.0.1:15010, 10.0.0.2:15010";  // spaces around entries are fine
+  CHECK(server::checkFlagBootstrap(o));
+}
+
+TEST_CASE("a control-plane list resolves every entry, names to all their addresses, without repeats",
+          "[main][flag_bootstrap]") {
+  auto all = server::resolveControlPlanes("127.0.0.1:15010,localhost:15011,127.0.0.1:15010");
+  REQUIRE(all);
+  REQUIRE(all->size() >= 2);
+  CHECK(all->front().ip == "127.0.0.1");
+  CHECK(all->front().port == 15010);
+  CHECK((*all)[1].port == 15011);
+  size_t first = 0;
+  for (const auto& a : *all) first += a.ip == "127.0.0.1" && a.port == 15010 ? 1 : 0;
+  CHECK(first == 1);
+  auto missing = server::resolveControlPlanes("127.0.0.1:15010,remora-cp.does-not-exist.invalid:15010");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("'remora-cp.does-not-exist.invalid'") != std::string::npos);
+  CHECK_FALSE(server::controlPlanesHaveNames("127.0.0.1:1,[::1]:2"));
+  CHECK(server::controlPlanesHaveNames("127.0.0.1:1,remora-cp:2"));
+}

@@ -179,7 +179,7 @@ TEST_CASE("proxy-status prints the table from the proxies list", "[cli][commands
   CommandOutput output;
   CHECK(runProxyStatus(api, OutputFormat::kTable, kNow, output) == kExitOk);
   CHECK(api.requests[0].path == "/api/v1/proxies");
-  CHECK(output.out == "NODE   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
+  CHECK(output.out == "NODE   REPLICA   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
 }
 
 TEST_CASE("a manifest file that does not exist is an I/O error naming it", "[cli][commands]") {

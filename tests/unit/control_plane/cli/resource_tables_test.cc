@@ -100,24 +100,24 @@ TEST_CASE("an xDS type cell says ACKED, NACKED or STALE with versions", "[cli][t
   CHECK(cell(R"({"version_sent":"8","version_acked":"8","last_nack":{"version":"8","error":"x"}})") == "ACKED 8");
 }
 
-TEST_CASE("proxy-status lists each proxy and then each NACK's error", "[cli][tables]") {
+TEST_CASE("proxy-status lists each proxy with its replica and then each NACK's error", "[cli][tables]") {
   const std::string table = proxyStatusTable(items(R"([
-    {"node_id":"sidecar-1","cluster":"reviews","last_seen":"2024-05-01T12:09:58Z","types":{
+    {"replica":"cp-0","node_id":"sidecar-1","cluster":"reviews","last_seen":"2024-05-01T12:09:58Z","types":{
       "type.googleapis.com/envoy.config.listener.v3.Listener":{"version_sent":"3","version_acked":"3","last_nack":null},
       "type.googleapis.com/envoy.config.cluster.v3.Cluster":{"version_sent":"4","version_acked":"3",
         "last_nack":{"version":"4","nonce":"n","error":"cluster x: bad timeout","time":"2024-05-01T12:09:58Z"}}}},
     {"node_id":"grpc-client","cluster":"","metadata":{},"last_seen":"2024-05-01T12:07:00Z","types":{}}])"),
                                              at(kNow));
   CHECK(table ==
-        "NODE          CLUSTER   LDS       RDS   CDS        EDS   LAST SEEN\n"
-        "sidecar-1     reviews   ACKED 3   -     NACKED 4   -     2s ago\n"
-        "grpc-client   <none>    -         -     -          -     3m ago\n"
+        "NODE          REPLICA   CLUSTER   LDS       RDS   CDS        EDS   LAST SEEN\n"
+        "sidecar-1     cp-0      reviews   ACKED 3   -     NACKED 4   -     2s ago\n"
+        "grpc-client   <none>    <none>    -         -     -          -     3m ago\n"
         "\n"
         "sidecar-1 CDS NACKED version 4: cluster x: bad timeout\n");
 }
 
 TEST_CASE("proxy-status with no proxies is the header only", "[cli][tables]") {
-  CHECK(proxyStatusTable(JsonList(), at(kNow)) == "NODE   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
+  CHECK(proxyStatusTable(JsonList(), at(kNow)) == "NODE   REPLICA   CLUSTER   LDS   RDS   CDS   EDS   LAST SEEN\n");
 }
 
 }  // namespace remora::cli

@@ -74,9 +74,9 @@ TEST_CASE("a sidecar stays an endpoint for the grace period after its last strea
   sidecars.disconnected("pod-1", t0 + 1s);
   REQUIRE(sidecars.nextExpiry());
   CHECK(*sidecars.nextExpiry() == t0 + 11s);
-  CHECK_FALSE(sidecars.expire(t0 + 10s));
+  CHECK(sidecars.expire(t0 + 10s).empty());
   CHECK(sidecars.size() == 1);
-  CHECK(sidecars.expire(t0 + 11s));
+  CHECK(sidecars.expire(t0 + 11s) == std::vector<std::string>{"pod-1"});
   CHECK(sidecars.size() == 0);
 }
 
@@ -86,7 +86,7 @@ TEST_CASE("a sidecar that reconnects within the grace period is kept", "[cp]") {
   sidecars.connected("pod-1", reviewsPod("10.0.0.7"));
   sidecars.disconnected("pod-1", t0);
   CHECK_FALSE(sidecars.connected("pod-1", reviewsPod("10.0.0.7")));
-  CHECK_FALSE(sidecars.expire(t0 + 1h));
+  CHECK(sidecars.expire(t0 + 1h).empty());
   CHECK(sidecars.size() == 1);
   // A new pod IP under the same node id is a change.
   CHECK(sidecars.connected("pod-1", reviewsPod("10.0.0.8")));

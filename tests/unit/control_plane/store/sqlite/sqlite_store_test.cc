@@ -391,3 +391,111 @@ TEST_CASE("openSqliteStore returns a working Store", "[cp][store][sqlite]") {
   CHECK(created->uid[14] == '4');
   CHECK(created->created_unix_ms > 1'600'000'000'000);
 }
+
+namespace {
+
+StoredObject exported(ObjectKey key, std::string spec, std::string uid, int64_t created, int64_t updated,
+                      uint64_t version) {
+  StoredObject object;
+  object.key = std::move(key);
+  object.spec_json = std::move(spec);
+  object.uid = std::move(uid);
+  object.created_unix_ms = created;
+  object.updated_unix_ms = updated;
+  object.resource_version = version;
+  return object;
+}
+
+}  // namespace
+
+TEST_CASE("restore keeps uids and timestamps and numbers the objects from the store's own counter",
+          "[cp][store][sqlite][restore]") {
+  StoreRig rig;
+  auto store = rig.open();
+  const ObjectKey token{"JoinToken", "", "0123456789abcdef"};
+  REQUIRE(store->restore({exported(kReviews, R"({"a":1})", "uid-a", 5, 7, 900),
+                          exported(token, R"({"hash":"x"})", "uid-t", 11, 13, 901)}));
+  CHECK(store->revision() == 2);
+  auto reviews = store->get(kReviews);
+  REQUIRE(reviews);
+  CHECK(reviews->spec_json == R"({"a":1})");
+  CHECK(reviews->uid == "uid-a");
+  CHECK(reviews->created_unix_ms == 5);
+  CHECK(reviews->updated_unix_ms == 7);
+  CHECK(reviews->resource_version == 1);
+  auto restored_token = store->get(token);
+  REQUIRE(restored_token);
+  CHECK(restored_token->uid == "uid-t");
+  CHECK(restored_token->resource_version == 2);
+  CHECK(store->changesSince(0)->size() == 2);
+  // Writes after the import continue the counter and compare against it.
+  CHECK_FALSE(store->put(kReviews, "{}", 900));
+  CHECK(store->put(kReviews, "{}", 1)->resource_version == 3);
+  CHECK(rig.uids->load() == 0);  // no uid was minted
+}
+
+TEST_CASE("restore tells the watchers about every object, in order, after the commit",
+          "[cp][store][sqlite][restore]") {
+  StoreRig rig;
+  auto store = rig.open();
+  std::vector<Change> seen;
+  store->watch([&](const Change& change) {
+    // Delivered after the commit: the whole import is already readable.
+    CHECK(store->list("", "")->size() == 2);
+    seen.push_back(change);
+  });
+  REQUIRE(store->restore({exported(kReviews, "{}", "uid-a", 1, 1, 0), exported(kRatings, "{}", "uid-b", 2, 2, 0)}));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].type == Change::Type::kPut);
+  CHECK(seen[0].object.key == kReviews);
+  CHECK(seen[0].revision == 1);
+  CHECK(seen[0].object.uid == "uid-a");
+  CHECK(seen[1].object.key == kRatings);
+  CHECK(seen[1].revision == 2);
+}
+
+TEST_CASE("restore into a store that holds an object is a conflict and writes nothing",
+          "[cp][store][sqlite][restore]") {
+  StoreRig rig;
+  auto store = rig.open();
+  REQUIRE(store->create(kReviews, "{}"));
+  int notified = 0;
+  store->watch([&](const Change&) { ++notified; });
+  auto refused = store->restore({exported(kRatings, "{}", "uid-b", 2, 2, 0)});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.code() == Error::kConflict);
+  CHECK_THAT(refused.message(), Catch::Contains("store is not empty: it holds 1 objects"));
+  CHECK(notified == 0);
+  CHECK(store->revision() == 1);
+  CHECK(store->get(kRatings).error().code == Error::kNotFound);
+}
+
+TEST_CASE("a bad object in a restore names its index and leaves the store empty", "[cp][store][sqlite][restore]") {
+  StoreRig rig;
+  auto store = rig.open();
+  SECTION("a key given twice") {
+    auto refused = store->restore({exported(kReviews, "{}", "u1", 1, 1, 0), exported(kRatings, "{}", "u2", 1, 1, 0),
+                                   exported(kReviews, "{}", "u3", 1, 1, 0)});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.code() == Error::kInvalidArgument);
+    CHECK(refused.message() == "objects[2]: Service default/reviews appears twice");
+  }
+  SECTION("an empty name") {
+    auto refused = store->restore({exported(kReviews, "{}", "u1", 1, 1, 0), exported({"Service", "a", ""}, "{}", "u2", 1, 1, 0)});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.code() == Error::kInvalidArgument);
+    CHECK_THAT(refused.message(), Catch::StartsWith("objects[1]: "));
+  }
+  CHECK(store->revision() == 0);
+  CHECK(store->list("", "")->empty());
+  CHECK(store->changesSince(0)->empty());
+  // The rolled-back attempt left the store importable.
+  CHECK(store->restore({exported(kReviews, "{}", "u1", 1, 1, 0)}));
+}
+
+TEST_CASE("restoring nothing is a no-op", "[cp][store][sqlite][restore]") {
+  StoreRig rig;
+  auto store = rig.open();
+  CHECK(store->restore({}));
+  CHECK(store->revision() == 0);
+}
