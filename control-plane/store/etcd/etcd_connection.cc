@@ -196,7 +196,8 @@ base::Result<std::string> EtcdConnection::token() {
   context.set_wait_for_ready(true);
   const grpc::Status status = auth_->Authenticate(&context, request, &response);
   if (!status.ok()) {
-    base::Failure failure = toFailure(status);
+    base::Failure failure =
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? explainDeadline(status) : toFailure(status);
     failure.message = "authenticating as " + options_.username + ": " + failure.message;
     return failure;
   }
@@ -241,9 +242,28 @@ base::Status EtcdConnection::call(const std::function<grpc::Status(grpc::ClientC
     const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE && (idempotent || not_applied);
     // A short pause lets the election finish; never past the deadline.
     const auto retry_at = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return explainDeadline(status);
     if (!transient || retry_at >= deadline) return toFailure(status);
     std::this_thread::sleep_until(retry_at);
   }
+}
+
+base::Failure EtcdConnection::explainDeadline(const grpc::Status& status) const {
+  // Connected and still no answer: etcd itself is stuck (no quorum). Not
+  // connected: wait_for_ready hid why (a member down, a refused TLS
+  // handshake); one quick read that does not wait says it.
+  if (channel_->GetState(false) == GRPC_CHANNEL_READY) return toFailure(status);
+  etcdserverpb::RangeRequest request;
+  request.set_key(std::string(1, '\0'));
+  request.set_limit(1);
+  etcdserverpb::RangeResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  const grpc::Status probe = kv_->Range(&context, request, &response);
+  if (probe.error_code() != grpc::StatusCode::UNAVAILABLE || probe.error_message().empty()) return toFailure(status);
+  return base::fail(base::Error::kUnavailable, "etcd " + endpoints_text_ + ": no member reachable within " +
+                                                   std::to_string(options_.request_timeout.count()) +
+                                                   " ms: " + probe.error_message());
 }
 
 bool EtcdConnection::isInvalidToken(const grpc::Status& status) {

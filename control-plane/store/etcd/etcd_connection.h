@@ -54,6 +54,9 @@ class EtcdConnection {
   // A failed gRPC status as a Failure naming the endpoints:
   // "etcd 127.0.0.1:2379,127.0.0.1:2479: etcdserver: no leader".
   base::Failure toFailure(const grpc::Status& status) const;
+  // A call that ran out of time: "no quorum?" when the channel is connected,
+  // else the transport's own reason (refused, TLS handshake failed).
+  base::Failure explainDeadline(const grpc::Status& status) const;
   static bool isInvalidToken(const grpc::Status& status);
 
  private:

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/integration/harness/paths.h"
+#include "tests/support/pki/test_pki.h"
 
 namespace remora::harness {
 namespace {
@@ -36,6 +37,16 @@ std::string url(uint16_t port) { return "http://127.0.0.1:" + std::to_string(por
 }  // namespace
 
 base::Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(int members, std::chrono::milliseconds timeout) {
+  return startWith(members, std::nullopt, timeout);
+}
+
+base::Result<std::unique_ptr<EtcdCluster>> EtcdCluster::startTls(int members, EtcdTls tls,
+                                                                 std::chrono::milliseconds timeout) {
+  return startWith(members, tls, timeout);
+}
+
+base::Result<std::unique_ptr<EtcdCluster>> EtcdCluster::startWith(int members, std::optional<EtcdTls> tls,
+                                                                  std::chrono::milliseconds timeout) {
   const std::string etcd = findInPath("etcd");
   const std::string etcdctl = findInPath("etcdctl");
   if (etcd.empty() || etcdctl.empty()) {
@@ -50,6 +61,8 @@ base::Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(int members, std::
     cluster->etcdctl_ = etcdctl;
     cluster->token_ = "remora-test-" + std::to_string(::getpid()) + "-" + std::to_string(attempt);
     cluster->members_.resize(static_cast<size_t>(members));
+    cluster->tls_ = tls;
+    if (tls) cluster->writeCertificates();
     for (int i = 0; i < members; ++i) {
       auto client = freeLoopbackPort();
       auto peer = freeLoopbackPort();
@@ -93,6 +106,28 @@ std::string EtcdCluster::endpointsText() const {
   return out;
 }
 
+void EtcdCluster::writeCertificates() {
+  const testing::pki::Authority ca = testing::pki::makeRoot("remora etcd test CA");
+  testing::pki::LeafSpec server;
+  server.dns_sans = {"localhost"};
+  server.ip_sans = {"127.0.0.1"};
+  server.common_name = "etcd";
+  const testing::pki::Leaf server_leaf = testing::pki::issue(ca, server);
+  testing::pki::LeafSpec client;
+  client.common_name = "remora-test-client";
+  client.server_auth = false;
+  const testing::pki::Leaf client_leaf = testing::pki::issue(ca, client);
+  ca_file_ = testing::pki::writeFile(dir_.path(), "ca.pem", ca.certificate_pem);
+  server_cert_file_ = testing::pki::writeFile(dir_.path(), "server.pem", server_leaf.certificate_chain_pem);
+  server_key_file_ = testing::pki::writeFile(dir_.path(), "server-key.pem", server_leaf.private_key_pem);
+  client_cert_file_ = testing::pki::writeFile(dir_.path(), "client.pem", client_leaf.certificate_chain_pem);
+  client_key_file_ = testing::pki::writeFile(dir_.path(), "client-key.pem", client_leaf.private_key_pem);
+}
+
+std::string EtcdCluster::clientUrl(uint16_t port) const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port);
+}
+
 std::vector<std::string> EtcdCluster::memberArgs(int member) const {
   const Member& self = members_.at(static_cast<size_t>(member));
   std::string initial_cluster;
@@ -100,11 +135,11 @@ std::vector<std::string> EtcdCluster::memberArgs(int member) const {
     if (!initial_cluster.empty()) initial_cluster += ',';
     initial_cluster += other.name + "=" + url(other.peer_port);
   }
-  return {etcd_,
+  std::vector<std::string> args{etcd_,
           "--name", self.name,
           "--data-dir", dir_.file(self.name),
-          "--listen-client-urls", url(self.client_port),
-          "--advertise-client-urls", url(self.client_port),
+          "--listen-client-urls", clientUrl(self.client_port),
+          "--advertise-client-urls", clientUrl(self.client_port),
           "--listen-peer-urls", url(self.peer_port),
           "--initial-advertise-peer-urls", url(self.peer_port),
           "--initial-cluster", initial_cluster,
@@ -116,6 +151,13 @@ std::vector<std::string> EtcdCluster::memberArgs(int member) const {
           "--logger", "zap",
           "--log-outputs", "stderr",
           "--log-level", "warn"};
+  if (tls_) {
+    args.insert(args.end(), {"--cert-file", server_cert_file_, "--key-file", server_key_file_});
+    if (tls_->require_client_certificate) {
+      args.insert(args.end(), {"--client-cert-auth", "--trusted-ca-file", ca_file_});
+    }
+  }
+  return args;
 }
 
 base::Status EtcdCluster::startMember(int member) {
@@ -157,12 +199,16 @@ base::Status EtcdCluster::waitHealthy(std::chrono::milliseconds timeout) {
       if (!self.process->running()) {
         return base::fail(base::Error::kIo, "etcd member " + self.name + " exited: " + self.process->readStderr());
       }
-      running_endpoints += (running_endpoints.empty() ? "" : ",") + endpoint(i);
+      running_endpoints += (running_endpoints.empty() ? "" : ",") + clientUrl(self.client_port);
     }
     if (running_endpoints.empty()) return base::fail(base::Error::kInvalidArgument, "no etcd member is running");
-    CommandResult health = run({etcdctl_, "--endpoints=" + running_endpoints, "--command-timeout=1s",
-                                "--dial-timeout=1s", "endpoint", "health"},
-                               std::chrono::seconds(5), {{"ETCDCTL_API", "3"}});
+    std::vector<std::string> args{etcdctl_, "--endpoints=" + running_endpoints, "--command-timeout=1s",
+                                  "--dial-timeout=1s"};
+    if (tls_) {
+      args.insert(args.end(), {"--cacert=" + ca_file_, "--cert=" + client_cert_file_, "--key=" + client_key_file_});
+    }
+    args.insert(args.end(), {"endpoint", "health"});
+    CommandResult health = run(args, std::chrono::seconds(5), {{"ETCDCTL_API", "3"}});
     if (health.exit_code == 0) return base::Status::ok();
     last = health.describe();
     if (std::chrono::steady_clock::now() > deadline) {

@@ -7,6 +7,11 @@
 // new ports) and a data directory in the cluster's TempDir. kill(i) sends
 // SIGKILL to that member's PID only; restart(i) starts it again on the same
 // data directory and ports. The destructor SIGKILLs every member it started.
+//
+// With EtcdTls, members serve clients over https with a server certificate
+// (SANs 127.0.0.1 and localhost) from a fresh test CA, and optionally demand
+// a client certificate from that CA; the CA, the server and a client
+// certificate are written to the cluster's TempDir. Peers stay plain http.
 #pragma once
 
 #include <chrono>
@@ -21,6 +26,12 @@
 
 namespace remora::harness {
 
+// TLS for the client port of every member.
+struct EtcdTls {
+  // etcd's --client-cert-auth: clients must show a certificate from the CA.
+  bool require_client_certificate = false;
+};
+
 class EtcdCluster {
  public:
   // Starts `members` members and waits (up to `timeout`) until the cluster
@@ -28,6 +39,9 @@ class EtcdCluster {
   // Fails, naming what to install, when etcd or etcdctl is missing.
   static base::Result<std::unique_ptr<EtcdCluster>> start(
       int members, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // The same, with clients served over TLS.
+  static base::Result<std::unique_ptr<EtcdCluster>> startTls(
+      int members, EtcdTls tls, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   ~EtcdCluster();
   EtcdCluster(const EtcdCluster&) = delete;
   EtcdCluster& operator=(const EtcdCluster&) = delete;
@@ -38,6 +52,13 @@ class EtcdCluster {
   std::string endpoint(int member) const;
   // Comma-separated, for flags such as --etcd-endpoints.
   std::string endpointsText() const;
+
+  // TLS mode only ("" otherwise): PEM files of the test CA, and of a client
+  // certificate (CN remora-test-client, clientAuth) and its key issued by it.
+  bool tls() const { return tls_.has_value(); }
+  const std::string& caFile() const { return ca_file_; }
+  const std::string& clientCertFile() const { return client_cert_file_; }
+  const std::string& clientKeyFile() const { return client_key_file_; }
 
   // SIGKILL, then reaps it.
   base::Status kill(int member);
@@ -57,6 +78,10 @@ class EtcdCluster {
   };
 
   EtcdCluster() = default;
+  static base::Result<std::unique_ptr<EtcdCluster>> startWith(int members, std::optional<EtcdTls> tls,
+                                                              std::chrono::milliseconds timeout);
+  void writeCertificates();
+  std::string clientUrl(uint16_t port) const;
   base::Status startMember(int member);
   std::vector<std::string> memberArgs(int member) const;
 
@@ -65,6 +90,8 @@ class EtcdCluster {
   std::string etcdctl_;
   std::string token_;
   std::vector<Member> members_;
+  std::optional<EtcdTls> tls_;
+  std::string ca_file_, server_cert_file_, server_key_file_, client_cert_file_, client_key_file_;
 };
 
 }  // namespace remora::harness

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,8 +24,10 @@ struct EtcdRig {
   std::shared_ptr<std::atomic<int>> uids = std::make_shared<std::atomic<int>>(0);
   std::chrono::milliseconds request_timeout{2000};
 
-  explicit EtcdRig(int members = 1) {
-    auto started = harness::EtcdCluster::start(members);
+  // With `tls`, members serve clients over TLS; options() still leaves the
+  // client's TLS files for the test to choose.
+  explicit EtcdRig(int members = 1, std::optional<harness::EtcdTls> tls = std::nullopt) {
+    auto started = tls ? harness::EtcdCluster::startTls(members, *tls) : harness::EtcdCluster::start(members);
     INFO((started ? "" : started.error().message));
     REQUIRE(started);
     cluster = std::move(*started);
