@@ -49,7 +49,10 @@ struct ApiClientOptions {
   std::string server = "http://127.0.0.1:15080";
   std::string token;    // empty: no Authorization header
   std::string ca_file;  // https only; empty: the system's trust store
-  std::chrono::milliseconds timeout{5000};  // connect, and each read and write
+  // Connect, and each read and write. Longer than remora-cp's own store
+  // deadline (5 s per etcd call, a read then a write), so a store that cannot
+  // commit is reported with the server's 503 and its reason, not as silence.
+  std::chrono::milliseconds timeout{15000};
   // The peer is a sidecar's admin endpoint (proxy-config), not remora-cp:
   // only the "cannot reach" message differs.
   bool sidecar_admin = false;

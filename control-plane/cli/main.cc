@@ -33,7 +33,7 @@ struct Flags {
   std::string server = "http://127.0.0.1:15080";
   std::string token_file;
   std::string ca_file;
-  std::string timeout = "5s";
+  std::string timeout = "15s";  // beyond remora-cp's store deadline (api_client.h)
   std::string file;
   std::string kind;
   std::string name;
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   app.add_option("--server", flags.server, "the control plane's API URL")->envname("REMORA_SERVER");
   app.add_option("--token-file", flags.token_file, "file holding the API bearer token (else $REMORA_TOKEN)");
   app.add_option("--ca-file", flags.ca_file, "CA certificate(s) to verify an https server with");
-  app.add_option("--timeout", flags.timeout, "connect and read timeout: 5s, 500ms, 1m");
+  app.add_option("--timeout", flags.timeout, "connect and read timeout: 5s, 500ms, 1m")->capture_default_str();
 
   const std::string kinds = "KIND: " + kindArgumentsHelp();
   CLI::App* apply = app.add_subcommand("apply", "create or update the objects of a YAML or JSON file");
