@@ -39,6 +39,11 @@ struct ObjectKey {
 // "Service reviews" when it has no namespace.
 std::string describeKey(const ObjectKey& key);
 
+// What every backend stamps on objects unless its tests inject their own:
+// wall-clock milliseconds, and a random RFC 4122 version-4 uid.
+int64_t systemNowUnixMs();
+std::string randomUuid();
+
 // An object as stored. `resource_version` is the store revision of the write
 // that last changed it: versions come from one counter shared by all objects
 // (as etcd's do), so they are comparable across objects and kinds.

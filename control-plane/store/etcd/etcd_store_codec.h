@@ -32,8 +32,9 @@ std::string encodeObjectValue(const StoredObject& object);
 // kIo when the key or value is not ours (written by something else).
 base::Result<StoredObject> decodeObject(std::string_view objects_prefix, const KeyValue& kv);
 
-// A random (version 4) UUID, for new objects' uids.
-std::string randomUuid();
-int64_t systemNowUnixMs();
+// New objects' uids and times: store::randomUuid and store::systemNowUnixMs
+// (control-plane/store/store.h), shared with SQLite.
+using store::randomUuid;
+using store::systemNowUnixMs;
 
 }  // namespace remora::cp::store::etcd
