@@ -15,6 +15,7 @@
 #include "tests/integration/harness/backend_process.h"
 #include "tests/integration/harness/control_plane_process.h"
 #include "tests/integration/harness/http_client.h"
+#include "tests/integration/harness/mesh_probe.h"
 #include "tests/integration/harness/paths.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/temp_dir.h"
@@ -52,11 +53,7 @@ std::unique_ptr<ProxyProcess> startSidecar(ControlPlaneProcess& cp, const std::s
   return std::move(*proxy);
 }
 
-harness::CommandResult remoractl(ControlPlaneProcess& cp, std::vector<std::string> args) {
-  std::vector<std::string> command = {harness::binaryPath("remoractl"), "--server", cp.apiUrl()};
-  command.insert(command.end(), args.begin(), args.end());
-  return harness::run(command, 10s);
-}
+using harness::remoractl;
 
 void apply(ControlPlaneProcess& cp, harness::TempDir& dir, const std::string& yaml) {
   const std::string file = dir.file("apply.yaml");
@@ -69,30 +66,14 @@ void apply(ControlPlaneProcess& cp, harness::TempDir& dir, const std::string& ya
 // Which backend port answered a request for `host` through the sidecar's
 // outbound listener; 0 when no backend did (the status is in `status`).
 int askVia(const std::string& outbound, const std::string& host, int* status = nullptr) {
-  harness::HttpRequest request;
-  request.path = "/echo";
-  request.host = host;
-  auto response = harness::httpRequest(outbound, request, 5s);
-  if (status != nullptr) *status = response ? response->status : -1;
-  if (!response || response->status != 200) return 0;
-  std::smatch m;
-  static const std::regex kPort(R"("server_port": (\d+))");
-  if (!std::regex_search(response->body, m, kPort)) return 0;
-  return std::stoi(m[1]);
+  return harness::echoPortVia(outbound, host, status);
 }
 
 // Asks until `done` holds for `in_a_row` answers in a row, for at most
 // `within`; returns how long it took, or nullopt.
 std::optional<std::chrono::milliseconds> until(const std::function<bool()>& done, std::chrono::milliseconds within,
                                                int in_a_row = 5) {
-  const auto start = Clock::now();
-  int streak = 0;
-  while (Clock::now() - start < within) {
-    streak = done() ? streak + 1 : 0;
-    if (streak >= in_a_row) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    std::this_thread::sleep_for(5ms);
-  }
-  return std::nullopt;
+  return harness::pollUntil(done, within, in_a_row, 5ms);
 }
 
 }  // namespace

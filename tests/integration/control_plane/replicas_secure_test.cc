@@ -21,6 +21,7 @@
 #include "tests/integration/harness/control_plane_process.h"
 #include "tests/integration/harness/etcd_process.h"
 #include "tests/integration/harness/http_client.h"
+#include "tests/integration/harness/mesh_probe.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/temp_dir.h"
 
@@ -35,20 +36,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) out += (out.empty() ? "" : ",") + part;
-  return out;
-}
-
-// Polls `done` every 20 ms until it holds or `within` passes.
+// Polls `done` until it holds or `within` passes.
 bool until(const std::function<bool()>& done, std::chrono::milliseconds within) {
-  const auto end = Clock::now() + within;
-  while (Clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
+  return harness::pollUntil(done, within, 1, 20ms).has_value();
 }
 
 // A loopback address of our own for one pod: 127.<random>.<random>.<n>.
@@ -79,7 +69,7 @@ OperatorCa makeOperatorCa(harness::TempDir& dir) {
 std::unique_ptr<ControlPlaneProcess> startReplica(EtcdCluster& etcd, const OperatorCa& ca, const std::string& name) {
   harness::ControlPlaneOptions options;
   options.insecure = false;
-  options.extra_args = {"--store",        "etcd", "--etcd-endpoints",    joined(etcd.endpoints()),
+  options.extra_args = {"--store",        "etcd", "--etcd-endpoints",    etcd.endpointsText(),
                         "--replica-name", name,   "--replica-lease-ttl", "3s",
                         "--ca-cert",      ca.cert, "--ca-key",           ca.key};
   auto cp = ControlPlaneProcess::start(options);
@@ -253,7 +243,13 @@ TEST_CASE("a token deleted through one replica is refused by another", "[integra
   const bool explained = until([&] { return readyText(**refused).find("unknown join token") != std::string::npos; }, 10s);
   INFO("sidecar:\n" << (*refused)->logs() << "\nr1:\n" << mesh.r1->logs());
   CHECK(explained);
-  CHECK_THAT(mesh.r1->logs(), Catch::Contains("unknown_token"));
+  // r1 counted the refusal under its reason.
+  auto metrics = mesh.r1->api("GET", "/metrics", "");
+  REQUIRE(metrics);
+  static const std::regex kRefused(R"re(remora_cp_certificate_requests_refused_total\{reason="unknown_token"\} (\d+))re");
+  std::smatch refusals;
+  REQUIRE(std::regex_search(metrics->body, refusals, kRefused));
+  CHECK(std::stoull(refusals[1]) >= 1);
   CHECK_FALSE((*refused)->waitReady(2s));
   CHECK(sumStats(**refused, "remora_identity_certificate_requests_total", "issued") == 0);
 

@@ -19,6 +19,7 @@
 #include "tests/integration/harness/control_plane_process.h"
 #include "tests/integration/harness/etcd_process.h"
 #include "tests/integration/harness/http_client.h"
+#include "tests/integration/harness/mesh_probe.h"
 #include "tests/integration/harness/paths.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/temp_dir.h"
@@ -34,15 +35,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) out += (out.empty() ? "" : ",") + part;
-  return out;
-}
-
 std::unique_ptr<ControlPlaneProcess> startReplica(EtcdCluster& etcd, const std::string& name) {
   harness::ControlPlaneOptions options;
-  options.extra_args = {"--store",        "etcd", "--etcd-endpoints", joined(etcd.endpoints()),
+  options.extra_args = {"--store",        "etcd", "--etcd-endpoints", etcd.endpointsText(),
                         "--replica-name", name,   "--replica-lease-ttl", "3s"};
   auto cp = ControlPlaneProcess::start(options);
   INFO((cp ? std::string() : cp.error().message));
@@ -82,11 +77,7 @@ std::unique_ptr<ProxyProcess> startSidecar(const std::vector<ControlPlaneProcess
   return std::move(*proxy);
 }
 
-harness::CommandResult remoractl(ControlPlaneProcess& cp, std::vector<std::string> args) {
-  std::vector<std::string> command = {harness::binaryPath("remoractl"), "--server", cp.apiUrl()};
-  command.insert(command.end(), args.begin(), args.end());
-  return harness::run(command, 20s);
-}
+using harness::remoractl;
 
 harness::CommandResult apply(ControlPlaneProcess& cp, harness::TempDir& dir, const std::string& yaml) {
   const std::string file = dir.file("apply.yaml");
@@ -96,28 +87,11 @@ harness::CommandResult apply(ControlPlaneProcess& cp, harness::TempDir& dir, con
 
 // Which backend port answered a request for `host` through the sidecar's
 // outbound listener; 0 when none did.
-int askVia(const std::string& outbound, const std::string& host) {
-  harness::HttpRequest request;
-  request.path = "/echo";
-  request.host = host;
-  auto response = harness::httpRequest(outbound, request, 5s);
-  if (!response || response->status != 200) return 0;
-  std::smatch m;
-  static const std::regex kPort(R"("server_port": (\d+))");
-  if (!std::regex_search(response->body, m, kPort)) return 0;
-  return std::stoi(m[1]);
-}
+int askVia(const std::string& outbound, const std::string& host) { return harness::echoPortVia(outbound, host); }
 
 std::optional<std::chrono::milliseconds> until(const std::function<bool()>& done, std::chrono::milliseconds within,
                                                int in_a_row = 3) {
-  const auto start = Clock::now();
-  int streak = 0;
-  while (Clock::now() - start < within) {
-    streak = done() ? streak + 1 : 0;
-    if (streak >= in_a_row) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    std::this_thread::sleep_for(10ms);
-  }
-  return std::nullopt;
+  return harness::pollUntil(done, within, in_a_row);
 }
 
 // Requests through `outbound` on a thread of its own, bounded in count and
@@ -172,14 +146,26 @@ std::map<std::string, std::string> replicaOf(ControlPlaneProcess& via) {
   return out;
 }
 
+// Three etcd members on loopback and replicas r1 and r2 over them.
+struct TwoReplicas {
+  std::unique_ptr<EtcdCluster> etcd;
+  std::unique_ptr<ControlPlaneProcess> r1;
+  std::unique_ptr<ControlPlaneProcess> r2;
+
+  TwoReplicas() {
+    auto cluster = EtcdCluster::start(3);
+    INFO((cluster ? std::string() : cluster.error().message));
+    REQUIRE(cluster);
+    etcd = std::move(*cluster);
+    r1 = startReplica(*etcd, "r1");
+    r2 = startReplica(*etcd, "r2");
+  }
+};
+
 }  // namespace
 
-TEST_CASE("a write through one replica changes traffic at a proxy connected to another", "[integration][etcd]") {
-  auto etcd = EtcdCluster::start(3);
-  INFO((etcd ? std::string() : etcd.error().message));
-  REQUIRE(etcd);
-  auto r1 = startReplica(**etcd, "r1");
-  auto r2 = startReplica(**etcd, "r2");
+TEST_CASE_METHOD(TwoReplicas, "a write through one replica changes traffic at a proxy connected to another",
+                 "[integration][etcd]") {
   auto v1 = BackendProcess::httpEcho();
   auto v2 = BackendProcess::httpEcho();
   REQUIRE(v1);
@@ -211,12 +197,8 @@ TEST_CASE("a write through one replica changes traffic at a proxy connected to a
   CHECK(a.stdout_text == b.stdout_text);
 }
 
-TEST_CASE("sidecars registered through one replica are endpoints for the proxies of another",
-          "[integration][etcd]") {
-  auto etcd = EtcdCluster::start(3);
-  REQUIRE(etcd);
-  auto r1 = startReplica(**etcd, "r1");
-  auto r2 = startReplica(**etcd, "r2");
+TEST_CASE_METHOD(TwoReplicas, "sidecars registered through one replica are endpoints for the proxies of another",
+                 "[integration][etcd]") {
   auto app = BackendProcess::httpEcho();
   REQUIRE(app);
   harness::TempDir dir("replicas");
@@ -242,11 +224,8 @@ TEST_CASE("sidecars registered through one replica are endpoints for the proxies
   }
 }
 
-TEST_CASE("killing a replica under load fails no request and its proxies move to another", "[integration][etcd]") {
-  auto etcd = EtcdCluster::start(3);
-  REQUIRE(etcd);
-  auto r1 = startReplica(**etcd, "r1");
-  auto r2 = startReplica(**etcd, "r2");
+TEST_CASE_METHOD(TwoReplicas, "killing a replica under load fails no request and its proxies move to another",
+                 "[integration][etcd]") {
   auto app = BackendProcess::httpEcho();
   REQUIRE(app);
   harness::TempDir dir("replicas");
@@ -281,12 +260,8 @@ TEST_CASE("killing a replica under load fails no request and its proxies move to
   CHECK(until([&] { return askVia(*outbound, "reviews:9080") == v2->port(); }, 10s));
 }
 
-TEST_CASE("etcd losing one member changes nothing, losing its majority refuses writes and recovery resumes",
-          "[integration][etcd]") {
-  auto etcd = EtcdCluster::start(3);
-  REQUIRE(etcd);
-  auto r1 = startReplica(**etcd, "r1");
-  auto r2 = startReplica(**etcd, "r2");
+TEST_CASE_METHOD(TwoReplicas, "etcd losing one member changes nothing, losing its majority refuses writes and recovery resumes",
+                 "[integration][etcd]") {
   auto v1 = BackendProcess::httpEcho();
   auto v2 = BackendProcess::httpEcho();
   auto v3 = BackendProcess::httpEcho();
@@ -302,7 +277,7 @@ TEST_CASE("etcd losing one member changes nothing, losing its majority refuses w
 
   Load load(*outbound, "reviews:9080");
   // One member down: writes, reads and pushes go on.
-  (*etcd)->kill(0);
+  REQUIRE(etcd->kill(0));
   auto applied = apply(*r1, dir, reviewsYaml(v2->port()));
   INFO(applied.describe());
   CHECK(applied.exit_code == 0);
@@ -310,7 +285,7 @@ TEST_CASE("etcd losing one member changes nothing, losing its majority refuses w
   CHECK(remoractl(*r2, {"get", "services"}).exit_code == 0);
 
   // Two down: no quorum. Writes fail, saying so; traffic goes on.
-  (*etcd)->kill(1);
+  REQUIRE(etcd->kill(1));
   auto refused = apply(*r1, dir, reviewsYaml(v3->port()));
   INFO(refused.describe());
   CHECK(refused.exit_code != 0);
@@ -331,8 +306,8 @@ TEST_CASE("etcd losing one member changes nothing, losing its majority refuses w
   CHECK(askVia(*outbound, "reviews:9080") == v2->port());
 
   // Back: the same processes take writes again and push them.
-  REQUIRE((*etcd)->restart(0));
-  REQUIRE((*etcd)->restart(1));
+  REQUIRE(etcd->restart(0));
+  REQUIRE(etcd->restart(1));
   auto resumed = until([&] { return apply(*r1, dir, reviewsYaml(v3->port())).exit_code == 0; }, 30s, 1);
   CHECK(resumed);
   CHECK(until([&] { return askVia(*outbound, "reviews:9080") == v3->port(); }, 15s));
@@ -342,12 +317,8 @@ TEST_CASE("etcd losing one member changes nothing, losing its majority refuses w
   CHECK(load.failed() == 0);
 }
 
-TEST_CASE("two writers through different replicas with the same resource version: exactly one wins",
-          "[integration][etcd]") {
-  auto etcd = EtcdCluster::start(3);
-  REQUIRE(etcd);
-  auto r1 = startReplica(**etcd, "r1");
-  auto r2 = startReplica(**etcd, "r2");
+TEST_CASE_METHOD(TwoReplicas, "two writers through different replicas with the same resource version: exactly one wins",
+                 "[integration][etcd]") {
   harness::TempDir dir("replicas");
   REQUIRE(apply(*r1, dir, reviewsYaml(8001)).exit_code == 0);
   static const std::regex kVersion(R"re("resourceVersion":\s*"?(\d+))re");
