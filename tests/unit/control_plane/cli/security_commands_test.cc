@@ -1,29 +1,13 @@
 #include "control-plane/cli/security_commands.h"
 
 #include <catch2/catch.hpp>
-#include <deque>
+
+#include "tests/unit/control_plane/cli/fake_api.h"
 
 namespace remora::cli {
 namespace {
 
-class FakeApi : public ApiTransport {
- public:
-  struct Request {
-    std::string method, path, body;
-  };
-  void reply(int status, std::string body) { replies_.push_back(ApiReply{status, std::move(body)}); }
-  base::Result<ApiReply> send(std::string_view method, const std::string& path, const std::string& body) override {
-    requests.push_back({std::string(method), path, body});
-    REQUIRE_FALSE(replies_.empty());
-    ApiReply r = replies_.front();
-    replies_.pop_front();
-    return r;
-  }
-  std::vector<Request> requests;
-
- private:
-  std::deque<ApiReply> replies_;
-};
+using testing::FakeApi;
 
 const TimePoint kNow = *parseTimestamp("2026-11-23T12:00:00Z");
 

@@ -1,37 +1,17 @@
 #include "control-plane/cli/store_commands.h"
 
 #include <catch2/catch.hpp>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "tests/integration/harness/temp_dir.h"
+#include "tests/unit/control_plane/cli/fake_api.h"
 
 namespace remora::cli {
 namespace {
 
-class FakeApi : public ApiTransport {
- public:
-  struct Request {
-    std::string method, path, body;
-  };
-  void reply(int status, std::string body) { replies_.push_back(ApiReply{status, std::move(body)}); }
-  void unreachable() { unreachable_ = true; }
-  base::Result<ApiReply> send(std::string_view method, const std::string& path, const std::string& body) override {
-    requests.push_back({std::string(method), path, body});
-    if (unreachable_) return base::fail(base::Error::kConnectFailed, "cannot reach the control plane at X");
-    REQUIRE_FALSE(replies_.empty());
-    ApiReply r = replies_.front();
-    replies_.pop_front();
-    return r;
-  }
-  std::vector<Request> requests;
-
- private:
-  std::deque<ApiReply> replies_;
-  bool unreachable_ = false;
-};
+using testing::FakeApi;
 
 const std::string kDocument =
     R"({"apiVersion":"remora.dev/v1","kind":"StoreExport","revision":"12","exportedAt":"2026-11-23T12:00:00Z",)"
