@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -24,13 +23,6 @@ using harness::CommandResult;
 using harness::run;
 
 namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string proxyBinary() { return harness::binaryPath("remora-proxy"); }
 
@@ -77,26 +69,6 @@ TEST_CASE("validate accepts the basic example bootstrap", "[integration][proxy][
   CHECK(r.stdout_text.find("OK") != std::string::npos);
   CHECK(r.stdout_text.find("2 listener") != std::string::npos);
   CHECK(r.stdout_text.find("2 cluster") != std::string::npos);
-}
-
-TEST_CASE("validate accepts the demo bootstrap once its port placeholders are filled",
-          "[integration][proxy][validate]") {
-  const std::string text = readFile(harness::sourcePath("examples/demo/bootstrap.yaml"));
-  REQUIRE(text.find("{{CATALOG_1}}") != std::string::npos);
-  harness::TempDir dir;
-  SECTION("filled") {
-    auto r = validateYaml(dir, harness::fillTemplate(text, {{"CATALOG_1", "18081"}, {"CATALOG_2", "18082"}}),
-                          "demo.yaml");
-    INFO(r.describe());
-    CHECK(r.exit_code == 0);
-    CHECK(r.stdout_text.find("OK") != std::string::npos);
-  }
-  SECTION("unfilled, the placeholders are not a port") {
-    auto r = validateYaml(dir, text, "demo.yaml");
-    INFO(r.describe());
-    CHECK(r.exit_code != 0);
-    CHECK(r.stderr_text.find("demo.yaml") != std::string::npos);
-  }
 }
 
 TEST_CASE("validate names the path of an unknown field", "[integration][proxy][validate]") {
