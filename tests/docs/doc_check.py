@@ -9,6 +9,9 @@ Pages: README.md, docs/**/*.md and examples/**/README.md (or --pages FILE...).
     `&&`, with `\\` continuations joined: each subcommand must exist and each
     flag must exist for that (sub)command, as the real binary's `--help` says.
     Values of flags with a fixed set (`-o table|json|yaml`) must be in the set.
+    The demo's scripts are commands too: examples/demo/traces.py and demo.py
+    by their argparse --help, and scripts/demo.sh and examples/demo/run.sh by
+    demo.py's, as long as each still passes "$@" on (checked).
     Repository paths in any command (examples/..., build/...) must exist.
 (b) Objects. Every ```yaml or ```json block holding a mesh object (kind
     Service, Endpoint, TrafficPolicy, RouteRule, AuthorizationPolicy) is
@@ -25,10 +28,17 @@ Pages: README.md, docs/**/*.md and examples/**/README.md (or --pages FILE...).
 (d) Runnable blocks (marked run) are executed with bash in a sandbox: a
     remora-cp on loopback (port 0, its own CA) with REMORA_SERVER set, a
     sidecar connected to it with its admin address in $admin, PATH holding
-    the build's binaries, a temporary working directory, and a curl that
-    fails on HTTP errors. Each must exit 0; with `output`, each command's
-    output must match the block's. `$ cat FILE` followed by its content
-    makes FILE first. Object blocks go to a second remora-cp (--insecure).
+    the build's binaries, a temporary working directory holding build/ and
+    the repository's directories (as symlinks), TMPDIR inside the sandbox,
+    and a curl that fails on HTTP errors (except `-i`/`-I` in an `output`
+    block, whose status line is compared). Each must exit 0; with `output`,
+    each command's output must match the block's. `$ cat FILE` followed by
+    its content makes FILE first. Blocks marked `session` (or
+    `session=NAME`) run in page order in one bash, sharing variables and
+    background jobs; the first failure stops the session. A failure names
+    the line of the failing command. Every block or session has its own
+    process group, killed at its end (what it left running, like `cmd &`),
+    and a time limit. Object blocks go to a second remora-cp (--insecure).
 (e) Links and paths. Every relative Markdown link points at a file that
     exists, and its #anchor at a heading of that page; every repository path
     in backticks (`examples/demo/mesh.yaml`) exists (not in docs/decisions/,
@@ -43,6 +53,8 @@ Pages: README.md, docs/**/*.md and examples/**/README.md (or --pages FILE...).
 Markers, an HTML comment on the line before a code block (blank lines allowed):
     <!-- doc-check: run -->            execute it (sh: as a script; console: its $ commands)
     <!-- doc-check: run output -->     ... and compare each command's output (`...` skips lines)
+    <!-- doc-check: run session -->    run in one bash with the page's other session blocks
+                                       (session=NAME: with that group's), in page order
     <!-- doc-check: expect-error -->   an object or bootstrap block that must be refused
     <!-- doc-check: synopsis -->       a usage block: lines after the first are more forms of
                                        the same binary, ` | ` separates alternatives
@@ -79,7 +91,7 @@ BINARIES = {
 MESH_KINDS = {"Service", "Endpoint", "TrafficPolicy", "RouteRule", "AuthorizationPolicy"}
 MESH_PLURALS = ["services", "endpoints", "trafficpolicies", "routerules", "authorizationpolicies"]
 BOOTSTRAP_KEYS = {"node", "admin", "static_resources", "dynamic_resources"}
-MARKER_WORDS = {"run", "output", "skip", "expect-error", "synopsis"}
+MARKER_WORDS = {"run", "output", "session", "skip", "expect-error", "synopsis"}
 SHELL_LANGS = {"sh", "bash", "shell", "console", ""}
 # Words that run the command after them.
 WRAPPERS = {"sudo", "env", "exec", "time", "nohup", "command"}
@@ -87,6 +99,13 @@ WRAPPERS = {"sudo", "env", "exec", "time", "nohup", "command"}
 RUNS_BINARY = re.compile(r"(^|\$\(|\|\s*|\s--\s+|^\s*(\w+=\S*\s+)+)(\S*/)?(remoractl|remora-proxy|remora-cp|remora-echo)(\s|$)")
 REPO_DIRS = ("examples/", "scripts/", "tests/", "docs/", "proxy/", "control-plane/", "xds/")
 BLOCK_TIMEOUT_S = 20
+# The demo's scripts, run by path (or with python3/bash before it). Each .sh
+# passes its arguments on ("$@") to the next; the Python programs at the end
+# are argparse, so their --help is the truth about the flags.
+SCRIPT_FORWARDS = {"scripts/demo.sh": "examples/demo/run.sh", "examples/demo/run.sh": "examples/demo/demo.py"}
+PYTHON_SCRIPTS = {"examples/demo/demo.py", "examples/demo/traces.py"}
+SCRIPTS = set(SCRIPT_FORWARDS) | PYTHON_SCRIPTS
+INTERPRETERS = {"python3", "python", "bash", "sh"}
 
 
 # ---------------------------------------------------------------- markdown --
@@ -174,10 +193,13 @@ def parse_page(path: Path, rel: str, failures: Failures) -> Page:
             if pending is not None:
                 failures.add(f"{rel}:{pending[0]}", "doc-check marker not followed by a code block")
             words = marker.group(1).split(" -- ")[0].replace(",", " ").split()
-            unknown = [w for w in words if w not in MARKER_WORDS]
+            unknown = [w for w in words if w.partition("=")[0] not in MARKER_WORDS
+                       or ("=" in w and not re.fullmatch(r"session=[\w-]+", w))]
             if unknown or not words:
                 failures.add(f"{rel}:{i + 1}", f"unknown doc-check marker word(s) {unknown or words}; "
                              f"known: {sorted(MARKER_WORDS)}")
+            elif any(w.startswith("session") for w in words) and "run" not in words:
+                failures.add(f"{rel}:{i + 1}", "doc-check marker: session needs run")
             pending = (i + 1, set(words))
         elif line.strip() and pending is not None:
             failures.add(f"{rel}:{pending[0]}", "doc-check marker not followed by a code block")
@@ -219,10 +241,11 @@ class CommandSpec:
 
 
 class HelpDb:
-    """`BIN [SUB...] --help`, parsed (CLI11's format) and cached."""
+    """`BIN [SUB...] --help`, parsed (CLI11's format; argparse's for the demo's scripts) and cached."""
 
-    def __init__(self, build: Path) -> None:
+    def __init__(self, build: Path, source: Path) -> None:
         self.build = build
+        self.source = source
         self.cache: dict[tuple[str, ...], CommandSpec] = {}
 
     def binary(self, name: str) -> Path:
@@ -231,12 +254,27 @@ class HelpDb:
     def get(self, name: str, path: tuple[str, ...]) -> CommandSpec:
         key = (name,) + path
         if key not in self.cache:
-            result = subprocess.run([str(self.binary(name)), *path, "--help"], capture_output=True, text=True,
-                                    timeout=10)
+            if name in SCRIPTS:
+                program = name
+                while program in SCRIPT_FORWARDS:
+                    program = SCRIPT_FORWARDS[program]
+                argv = [sys.executable, str(self.source / program)]
+            else:
+                argv = [str(self.binary(name))]
+            result = subprocess.run(argv + [*path, "--help"], capture_output=True, text=True, timeout=10)
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(key)} --help exited {result.returncode}: {result.stderr.strip()}")
-            self.cache[key] = parse_help(result.stdout)
+            self.cache[key] = (parse_argparse_help if name in SCRIPTS else parse_help)(result.stdout)
         return self.cache[key]
+
+
+def check_script_forwards(source: Path, failures: Failures) -> None:
+    """The flags of scripts/demo.sh are demo.py's only while each script passes "$@" on."""
+    for script, target in SCRIPT_FORWARDS.items():
+        text = (source / script).read_text()
+        if not re.search(r"^[^#]*\b" + re.escape(target) + r"\s+\"\$@\"", text, re.M):
+            failures.add(script, f"no longer passes its arguments (\"$@\") to {target}: "
+                                 f"update SCRIPT_FORWARDS in tests/docs/doc_check.py")
 
 
 OPTION_LINE = re.compile(r"^  (-\S+)(?: ((?:(?!\s{2}).)+))?(?:\s{2,}|$)")
@@ -272,6 +310,34 @@ def parse_help(text: str) -> CommandSpec:
             for name in m.group(1).split(","):
                 if name.startswith("-"):
                     spec.options[name] = option
+    return spec
+
+
+def parse_argparse_help(text: str) -> CommandSpec:
+    """argparse's --help: options, a {sub,commands} positional, other positionals."""
+    spec = CommandSpec(options={}, subcommands=set(), positionals=[])
+    section = ""
+    for line in text.splitlines():
+        if line and not line.startswith(" ") and line.rstrip().endswith(":"):
+            section = line.rstrip()[:-1].lower()
+            continue
+        m = re.match(r"^  (\S.*?)(?:\s{2,}|$)", line)
+        if not m:
+            continue  # usage, descriptions, and the subcommands' own rows (indented 4)
+        head = m.group(1)
+        if head.startswith("-"):
+            option = None
+            for part in head.split(", "):
+                name, _, metavar = part.partition(" ")
+                choices = {c for c in metavar.strip("{}").split(",")} if metavar.startswith("{") else None
+                option = option or OptionSpec(takes_value=bool(metavar), many="..." in metavar, choices=choices,
+                                              default=None)
+                spec.options[name] = option
+        elif section.startswith("positional"):
+            if head.startswith("{"):
+                spec.subcommands |= set(head.strip("{}").split(","))
+            else:
+                spec.positionals.append(None)
     return spec
 
 
@@ -378,10 +444,24 @@ def invocations_in(segment: list[str]) -> tuple[str, list[str]] | None:
             words = words[2:]
         else:
             break
+    if len(words) > 1 and words[0] in INTERPRETERS and script_name(words[1]):
+        words = words[1:]
     if not words:
         return None
+    script = script_name(words[0])
+    if script:
+        return script, words[1:]
     name = words[0].rsplit("/", 1)[-1]
     return (name, words[1:]) if name in BINARIES else None
+
+
+def script_name(token: str) -> str | None:
+    """The demo script a command word runs (scripts/demo.sh, ./scripts/demo.sh, /x/examples/demo/run.sh)."""
+    token = token.removeprefix("./")
+    for script in SCRIPTS:
+        if token == script or token.endswith("/" + script):
+            return script
+    return None
 
 
 @dataclass
@@ -500,9 +580,13 @@ def inline_invocations(page: Page, help_db: HelpDb) -> list[Invocation]:
     for line_no, line in page.prose:
         for span in re.findall(r"`([^`]+)`", line):
             words = span.split()
-            if len(words) < 2 or words[0].rsplit("/", 1)[-1] not in BINARIES or words[0].endswith(":"):
+            if len(words) > 2 and words[0] in INTERPRETERS and script_name(words[1]):
+                words = words[1:]
+            if len(words) < 2 or words[0].endswith(":"):
                 continue
-            binary = words[0].rsplit("/", 1)[-1]
+            binary = script_name(words[0]) or words[0].rsplit("/", 1)[-1]
+            if binary not in BINARIES and binary not in SCRIPTS:
+                continue
             if not (words[1].startswith("-") or words[1] in help_db.get(binary, ()).subcommands):
                 continue
             found.append(Invocation(binary, tokenize(" ".join(words[1:]), False), f"{page.rel}:{line_no}",
@@ -837,50 +921,174 @@ def check_promtool(block: Block, root: Path, failures: Failures) -> None:
 
 # ---------------------------------------------------------------- runs (d) --
 
-PREAMBLE = """set -e
-# A curl that fails on HTTP errors, so an example that stopped working fails here.
-curl() { command curl --fail-with-body "$@"; }
+# One bash process runs a block, or all the blocks of a session in order, so
+# variables, the working directory and background jobs carry from one block to
+# the next. It leads its own process group: whatever it started and left
+# running is killed with that group at the end. Progress and the line of a
+# failing command go to a file of the session's own ($__dc/progress).
+PREAMBLE = r"""set -eE
+__dc_at() { echo "at $1 $2" >>"$__dc/progress"; }
+trap 'echo "err $? $LINENO ${BASH_LINENO[*]}" >>"$__dc/progress"' ERR
+# A curl that fails on HTTP errors, so an example that stopped working fails
+# here. Where the doc shows the status line (-i, -I in a `run output` block),
+# the comparison checks the status instead.
+curl() {
+  local a
+  if [[ $__dc_output == 1 ]]; then
+    for a in "$@"; do
+      if [[ $a == --include || $a == --head || $a =~ ^-[[:alnum:]]*[iI][[:alnum:]]*$ ]]; then
+        command curl "$@"
+        return
+      fi
+    done
+  fi
+  command curl --fail-with-body "$@"
+}
+__dc_output=0
 """
+SESSION_TIMEOUT_S = 60
 
 
-def run_block(block: Block, sandbox: Sandbox, workdir: Path, failures: Failures) -> None:
-    cmds = command_lines(block)
-    console = block.lang == "console" or any(l.startswith("$ ") for l in block.lines)
-    if not console:
-        script = PREAMBLE + "\n".join(block.lines) + "\n"
-    else:
-        parts = [PREAMBLE, "exec 2>&1\n"]
-        for k, cmd in enumerate(cmds):
-            # `$ cat FILE` shows a file the next commands use: make it.
-            m = re.fullmatch(r"cat ([\w.-]+)\s*", cmd.text)
-            if m:
-                (workdir / m.group(1)).write_text("\n".join(cmd.output).rstrip("\n") + "\n")
-            parts.append(f"echo '@@doc-check {k}'\n{cmd.text}\n")
-        script = "".join(parts)
+def session_of(block: Block) -> str | None:
+    """The session a run block belongs to: `session` (the page's) or `session=NAME`; None: its own."""
+    for word in block.markers:
+        if word == "session" or word.startswith("session="):
+            return word.partition("=")[2] or "page"
+    return None
+
+
+def is_console(block: Block) -> bool:
+    return block.lang == "console" or (block.lang == "" and any(l.startswith("$ ") for l in block.lines))
+
+
+def run_session(blocks: list[Block], sandbox: Sandbox, workdir: Path, failures: Failures) -> None:
+    """Runs the blocks in order in one bash; each must exit 0, and in `output`
+    blocks each $ command's output must match the doc's."""
+    state = Path(tempfile.mkdtemp(prefix="session-", dir=workdir.parent))
+    (state / "progress").write_text("")
+    script: list[str] = [f"__dc={shlex.quote(str(state))}"] + PREAMBLE.rstrip("\n").split("\n")
+    origin: dict[int, tuple[int, int | None]] = {}  # script line -> (block, content line)
+    commands: dict[tuple[int, int], CommandLine] = {}  # (block, k) of each $ command
+
+    def emit(text: str, where: tuple[int, int | None] | None = None) -> None:
+        for line in text.split("\n"):
+            script.append(line)
+            if where is not None:
+                origin[len(script)] = where
+
+    for b, block in enumerate(blocks):
+        emit(f"__dc_at {b} -")
+        cmds = command_lines(block)
+        if is_console(block):
+            output = "output" in block.markers
+            for k, cmd in enumerate(cmds):
+                commands[(b, k)] = cmd
+                # `$ cat FILE` shows a file the next commands use: make it.
+                m = re.fullmatch(r"cat ([\w.-]+)\s*", cmd.text)
+                if m:
+                    (state / f"file.{b}.{k}").write_text("\n".join(cmd.output).rstrip("\n") + "\n")
+                    emit(f'command cp "$__dc/file.{b}.{k}" {shlex.quote(m.group(1))}')
+                emit(f"__dc_at {b} {k}; __dc_output={int(output)}")
+                emit("{ " + cmd.text, (b, cmd.offset))
+                emit(f'}} >"$__dc/out.{b}.{k}" 2>&1', (b, cmd.offset))
+        else:
+            # A failing line is reported as the start of the command it belongs to.
+            starts = sorted(c.offset for c in cmds)
+            emit("__dc_output=0")
+            for i, line in enumerate(block.lines):
+                owner = max((o for o in starts if o <= i), default=i)
+                emit(line, (b, owner))
+    (state / "script.sh").write_text("\n".join(script) + "\n")
+    log_path = state / "log"
+    timeout = min(BLOCK_TIMEOUT_S * len(blocks), SESSION_TIMEOUT_S)
+    env = sandbox.env()
+    env["TMPDIR"] = str(state)  # mktemp -d stays inside what is removed at the end
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(["bash", "--noprofile", "--norc", str(state / "script.sh")], cwd=workdir, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_group(proc.pid, signal.SIGKILL)
+            rc = proc.wait()
+        kill_group(proc.pid, signal.SIGTERM)  # what the blocks left running
+
+    def where(b: int, offset: int | None) -> str:
+        return blocks[b].where(offset)
+
+    events = (state / "progress").read_text().splitlines()
+    at: list[tuple[int, int | None]] = []  # blocks and $ commands started, in order
+    failed_at: tuple[int, int | None] | None = None
+    for event in events:
+        words = event.split()
+        if words[0] == "at":
+            b = int(words[1])
+            k = None if words[2] == "-" else int(words[2])
+            at.append((b, k))
+            failed_at = (b, None if k is None else commands[(b, k)].offset)
+        elif words[0] == "err":
+            # The failing line, or the doc line that called the function it failed in.
+            for n in words[2:]:
+                if int(n) in origin:
+                    failed_at = origin[int(n)]
+                    break
+    log = log_path.read_text(errors="replace")
+    done = at
+    if timed_out or rc != 0:
+        detail = log
+        if at and at[-1][1] is not None:
+            b, k = at[-1]
+            out = state / f"out.{b}.{k}"
+            if out.exists():
+                detail += f"\n--- output of `{commands[(b, k)].text.strip()}`\n" + out.read_text(errors="replace")
+        location = where(*failed_at) if failed_at else where(0, None)
+        if timed_out:
+            failures.add(location, f"run block did not finish in {timeout} s", detail)
+        else:
+            failures.add(location, f"run block exited {rc}", detail)
+        done = at[:-1]
+    for b, k in done:
+        if k is None or "output" not in blocks[b].markers:
+            continue
+        cmd = commands[(b, k)]
+        text = (state / f"out.{b}.{k}").read_text(errors="replace")
+        got = text.rstrip("\n").split("\n") if text else []
+        if not lines_match(cmd.output, got):
+            failures.add(where(b, cmd.offset), f"output of `{cmd.text.strip()}` differs from the doc",
+                         "doc:\n" + "\n".join(cmd.output) + "\nactual:\n" + "\n".join(got))
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    """Signals the session's process group and waits (up to 2 s) until no live
+    process is left in it; then SIGKILL."""
     try:
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=workdir, env=sandbox.env(),
-                                capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
-    except subprocess.TimeoutExpired as e:
-        failures.add(block.where(), f"run block did not finish in {BLOCK_TIMEOUT_S} s",
-                     (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""))
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
         return
-    out = result.stdout + result.stderr
-    if result.returncode != 0:
-        where = block.where()
-        if console:
-            last = re.findall(r"^@@doc-check (\d+)$", result.stdout, re.M)
-            if last:
-                where = block.where(cmds[int(last[-1])].offset)
-        failures.add(where, f"run block exited {result.returncode}", out)
-        return
-    if console and "output" in block.markers:
-        chunks = re.split(r"^@@doc-check (\d+)\n", result.stdout, flags=re.M)
-        actual = {int(chunks[k]): chunks[k + 1] for k in range(1, len(chunks) - 1, 2)}
-        for k, cmd in enumerate(cmds):
-            got = actual.get(k, "").rstrip("\n").split("\n") if actual.get(k, "") else []
-            if not lines_match(cmd.output, got):
-                failures.add(block.where(cmd.offset), f"output of `{cmd.text.strip()}` differs from the doc",
-                             "doc:\n" + "\n".join(cmd.output) + "\nactual:\n" + "\n".join(got))
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if not group_alive(pgid):
+            return
+        time.sleep(0.02)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group is still running (zombies waiting for init do not count)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def squash(line: str) -> str:
@@ -892,6 +1100,8 @@ def lines_match(expected: list[str], actual: list[str]) -> bool:
     while expected and not expected[-1]:
         expected.pop()
     actual = [squash(l) for l in actual]
+    while actual and not actual[-1]:
+        actual.pop()
 
     def match(e: int, a: int) -> bool:
         if e == len(expected):
@@ -1161,11 +1371,12 @@ def main() -> int:
         rel = os.path.relpath(p, source) if str(p).startswith(str(source) + os.sep) else str(p)
         pages.append(parse_page(p, rel, failures))
     pages_by_path = {p.path.resolve(): p for p in pages}
-    help_db = HelpDb(build)
+    help_db = HelpDb(build, source)
     root = Path(tempfile.mkdtemp(prefix="remora-doc-check-"))
     sandbox = Sandbox(build, root / "run", sidecar=True)
     object_cp = Sandbox(build, root / "objects", sidecar=False)
     try:
+        check_script_forwards(source, failures)
         sandbox.start()
         object_cp.start()
         objects = ObjectChecker(object_cp, root, failures)
@@ -1173,6 +1384,11 @@ def main() -> int:
         for page in pages:
             workdir = root / ("page-" + re.sub(r"\W", "_", page.rel))
             workdir.mkdir()
+            # Pages run from a checkout: build/ and the repository's directories are there.
+            (workdir / "build").symlink_to(build)
+            for d in REPO_DIRS:
+                (workdir / d.rstrip("/")).symlink_to(source / d)
+            runs: dict[str, list[Block]] = {}  # session -> its blocks, in page order
             for block in page.blocks:
                 if "skip" in block.markers:
                     page.count("blocks skipped")
@@ -1203,8 +1419,12 @@ def main() -> int:
                         objects.apply(block, json.dumps(objs if len(objs) > 1 else objs[0]), "json", expect_error)
                         page.count("object blocks applied")
                 if "run" in block.markers:
-                    run_block(block, sandbox, workdir, failures)
+                    runs.setdefault(session_of(block) or f"block {block.line}", []).append(block)
                     page.count("blocks run")
+            for blocks in runs.values():
+                run_session(blocks, sandbox, workdir, failures)
+                if len(blocks) > 1:
+                    page.count("blocks run in one session", len(blocks))
             page.count("table flags checked", check_flag_tables(page, help_db, failures))
             for inv in inline_invocations(page, help_db):
                 check_invocation(inv, help_db, failures)
