@@ -71,9 +71,28 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def read_durations(log_path):
+    """Request durations (us) from an h2load --log-file; [] when it is missing."""
+    durations = []
+    try:
+        with open(log_path, encoding="ascii", errors="replace") as log:
+            for line in log:
+                parts = line.split("\t")
+                if len(parts) >= 3 and parts[2].strip().isdigit():
+                    durations.append(int(parts[2]))
+    except FileNotFoundError:
+        pass
+    return durations
+
+
 def h2load_summary(stdout_path, log_path):
+    print(json.dumps(summarize_h2load(stdout_path, log_path)))
+
+
+def summarize_h2load(stdout_path, log_path):
     """h2load 1.52 prints min/max/mean/sd of request time but no percentiles,
-    so they come from its --log-file (start_us, status, duration_us)."""
+    so they come from its --log-file (start_us, status, duration_us). Also
+    used by report_helper.py."""
     with open(stdout_path, encoding="utf-8", errors="replace") as out:
         text = out.read()
     result = {"done": 0, "succeeded": 0, "failed": 0, "errored": 0, "timeout": 0, "non2xx": 0, "rps": 0.0}
@@ -88,22 +107,13 @@ def h2load_summary(stdout_path, log_path):
     match = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
     if match:
         result["non2xx"] = sum(int(match.group(i)) for i in (2, 3, 4))
-    durations = []
-    try:
-        with open(log_path, encoding="ascii", errors="replace") as log:
-            for line in log:
-                parts = line.split("\t")
-                if len(parts) >= 3 and parts[2].strip().isdigit():
-                    durations.append(int(parts[2]))
-    except FileNotFoundError:
-        pass
-    durations.sort()
+    durations = sorted(read_durations(log_path))
     result["samples"] = len(durations)
     result["p50_us"] = percentile(durations, 0.50)
     result["p90_us"] = percentile(durations, 0.90)
     result["p99_us"] = percentile(durations, 0.99)
     result["max_us"] = durations[-1] if durations else None
-    print(json.dumps(result))
+    return result
 
 
 def row(name, idle_kb, peak_kb, fixed_json, fixed_cpu_us, sat_json, sat_cpu_us):

@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts (tests/bench/run.sh, mtls_path.sh):
+# shellcheck shell=bash
+# Shared by the benchmark scripts (tests/bench/run.sh, mtls_path.sh, report.sh):
 # tracking the processes a run starts, stopping exactly those (by PID) on
 # exit or Ctrl-C, and starting a process pinned to one CPU. The caller sets
 # WORK (its scratch dir), KEEP (1: keep WORK) and log() before sourcing.
