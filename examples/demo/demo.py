@@ -642,7 +642,7 @@ def run_story(mesh, args, view):
 def trace_stats(mesh):
     _, body = http_get("http://%s/stats" % mesh.collector)
     stats = json.loads(body)
-    _, body = http_get("http://%s/api/v2/traces?limit=2000" % mesh.collector, timeout=10)
+    _, body = http_get("http://%s/api/v2/traces?limit=%d" % (mesh.collector, stats["traces"]), timeout=20)
     traces = json.loads(body)
     services_per_trace = [len({(s.get("localEndpoint") or {}).get("serviceName") for s in t}) for t in traces]
     stats["traces_with_two_sidecars"] = sum(1 for n in services_per_trace if n >= 2)
