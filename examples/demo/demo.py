@@ -101,6 +101,11 @@ class Processes:
         if proc.poll() is not None:
             raise DemoError("%s exited with %s; its log:\n%s" % (name, proc.returncode, self.tail(name)))
 
+    def check_all_alive(self):
+        """Every process still running: a sidecar that crashed fails the demo, with its log."""
+        for name in list(self.procs):
+            self.check_alive(name)
+
     def tail(self, name, lines=15):
         try:
             with open(os.path.join(self.work, name + ".log"), errors="replace") as f:
@@ -755,7 +760,13 @@ def main():
         mesh.up(lambda text: print("  " + text, flush=True))
         print(view.bold("The story") + ": %d steps of %.0f s, %d catalog and %d ratings calls per second" % (
             5, args.phase_seconds, args.rate, max(10, args.rate // 2)), flush=True)
-        results, totals, ejections = run_story(mesh, args, view)
+        try:
+            results, totals, ejections = run_story(mesh, args, view)
+        except (OSError, http.client.HTTPException) as e:
+            # The frontend's sidecar stopped answering its admin endpoint: say which process died and why.
+            mesh.procs.check_all_alive()
+            raise DemoError("the frontend sidecar's admin endpoint failed: %s" % e)
+        mesh.procs.check_all_alive()
         if not plain:
             print()
         traces = trace_stats(mesh)

@@ -24,7 +24,7 @@ ConnectionPool::Settings poolSettingsFor(const ClusterConfig& config, http::Prot
 
 Cluster::Cluster(net::Dispatcher& dispatcher, std::shared_ptr<const ClusterConfig> config, PoolCounters counters,
                  const HostFlagTable* flag_table, const LocalListeners* listeners)
-    : dispatcher_(dispatcher), config_(std::move(config)), listeners_(listeners), lb_seed_(std::random_device{}()),
+    : dispatcher_(dispatcher), config_(std::move(config)), name_(config_->name), listeners_(listeners), lb_seed_(std::random_device{}()),
       counters_(counters), flag_table_(flag_table) {
   if (config_->circuit_breakers.retry_budget) retry_budget_.emplace(*config_->circuit_breakers.retry_budget);
   if (config_->type == ClusterConfig::DiscoveryType::kOriginalDst) {

@@ -72,7 +72,9 @@ class Cluster {
 
   const ClusterConfig& config() const { return *config_; }
   const std::shared_ptr<const ClusterConfig>& configPtr() const { return config_; }
-  const std::string& name() const { return config_->name; }
+  // Stable for the cluster's life: an endpoint update swaps config_, but
+  // requests in flight keep views of the name (RequestRecord::cluster).
+  const std::string& name() const { return name_; }
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
 
   // ORIGINAL_DST: the host at context.original_destination, made on first
@@ -133,6 +135,7 @@ class Cluster {
  private:
   net::Dispatcher& dispatcher_;
   std::shared_ptr<const ClusterConfig> config_;
+  const std::string name_;  // config_->name; updateEndpoints never changes it
   void buildHosts(std::vector<std::unique_ptr<Host>> reusable);
   Host* pickOriginalDst(const LoadBalancerContext& context);
   // ORIGINAL_DST hosts unused for cleanup_interval leave: their pools drain

@@ -52,6 +52,27 @@ TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
 }
 
 TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
+                 "the cluster's name outlives the config an endpoint update replaces",
+                 "[upstream][cluster]") {
+  // A request in flight keeps a view of the name (RequestRecord::cluster)
+  // and reads it when it ends, after any number of EDS updates: the name
+  // must not live in the config the update frees (a use-after-free under
+  // ASan, seen in the demo mesh).
+  ClusterManager cm(dispatcher());
+  cm.update({config("outbound|8080||catalog.default", {1001, 1002})});
+  auto* cluster = cm.get("outbound|8080||catalog.default");
+  REQUIRE(cluster != nullptr);
+  const std::string* name_before = &cluster->name();
+  const std::string_view view = cluster->name();
+
+  cm.update({config("outbound|8080||catalog.default", {1002})});
+  cm.update({config("outbound|8080||catalog.default", {1002, 1003})});
+  REQUIRE(cm.get("outbound|8080||catalog.default") == cluster);
+  CHECK(&cluster->name() == name_before);
+  CHECK(view == "outbound|8080||catalog.default");
+}
+
+TEST_CASE_METHOD(remora::testing::StrictLoopFixture,
                  "an equal config keeps the cluster, other settings replace it, and an idle old one is freed",
                  "[upstream][cluster]") {
   ClusterManager cm(dispatcher());
